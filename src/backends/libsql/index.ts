@@ -1,0 +1,46 @@
+// The libSQL backend: one local database file (WAL), connections leased per
+// operation, writes queued in-process. Twin: src/backends/postgres/index.ts.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Config } from '../../config.js';
+import type { Database } from '../../store/database.js';
+import { libsqlConversations } from './conversations.js';
+import { libsqlMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
+import { LibsqlPool } from './pool.js';
+import { libsqlSettings } from './settings.js';
+import { libsqlToolFailures } from './tool-failures.js';
+
+export type LibsqlConfig = Pick<Config, 'libsqlPath' | 'libsqlBusyTimeoutMs' | 'libsqlSynchronous' | 'embeddingDimension'>;
+
+export function openLibsql(config: LibsqlConfig): Database {
+  if (config.libsqlPath !== ':memory:') mkdirSync(dirname(config.libsqlPath), { recursive: true });
+  const pool = new LibsqlPool({
+    path: config.libsqlPath,
+    busyTimeoutMs: config.libsqlBusyTimeoutMs,
+    synchronous: config.libsqlSynchronous,
+    maxReaders: 4,
+  });
+  const latest = libsqlMigrations().at(-1)?.version ?? 0;
+  let schemaVersion = 0;
+  return {
+    ...libsqlConversations(pool),
+    ...libsqlSettings(pool),
+    ...libsqlToolFailures(pool),
+    async runMigrations() {
+      await migrateLibsql(pool);
+      schemaVersion = await libsqlSchemaVersion(pool);
+    },
+    async health() {
+      await pool.read((c) => c.get('SELECT 1 AS x'));
+    },
+    info: () => ({
+      backend: 'libsql',
+      schemaVersion,
+      latestSchemaVersion: latest,
+      vectorSearch: false,
+      vectorSearchMethod: '',
+      embeddingDimension: config.embeddingDimension,
+    }),
+    close: () => pool.close(),
+  };
+}

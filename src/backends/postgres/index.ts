@@ -1,0 +1,41 @@
+// The PostgreSQL backend: a pg-pool shared by all stores; several daemons may
+// share one database. Twin: src/backends/libsql/index.ts.
+import type { Config } from '../../config.js';
+import type { Database } from '../../store/database.js';
+import { pgConversations } from './conversations.js';
+import { migratePostgres, pgMigrations, pgSchemaVersion } from './migrate.js';
+import { PgPool, sql } from './pool.js';
+import { pgSettings } from './settings.js';
+import { pgToolFailures } from './tool-failures.js';
+
+export type PostgresConfig = Pick<Config, 'databaseUrl' | 'poolSize' | 'acquireTimeoutMs' | 'embeddingDimension'>;
+
+const PING = sql('SELECT 1 AS x');
+
+export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) => void): Database {
+  if (!config.databaseUrl) throw new Error('DATABASE_URL is required for the postgres backend');
+  const pool = new PgPool({ url: config.databaseUrl, size: config.poolSize, acquireTimeoutMs: config.acquireTimeoutMs, onError: onPoolError });
+  const latest = pgMigrations().at(-1)?.version ?? 0;
+  let schemaVersion = 0;
+  return {
+    ...pgConversations(pool),
+    ...pgSettings(pool),
+    ...pgToolFailures(pool),
+    async runMigrations() {
+      await migratePostgres(pool);
+      schemaVersion = await pgSchemaVersion(pool);
+    },
+    async health() {
+      await pool.one(PING);
+    },
+    info: () => ({
+      backend: 'postgres',
+      schemaVersion,
+      latestSchemaVersion: latest,
+      vectorSearch: false,
+      vectorSearchMethod: '',
+      embeddingDimension: config.embeddingDimension,
+    }),
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,129 @@
+// Environment variables and command-line flags → one validated Config.
+// Every setting has an environment name and a flag of the same meaning
+// (`--listen` ↔ AGENTSTORE_LISTEN); a flag wins over the environment. A bad
+// value stops the daemon at boot with one line that names the setting.
+
+export type Backend = 'libsql' | 'postgres';
+
+export interface Config {
+  backend: Backend;
+  databaseUrl: string | null;
+  poolSize: number;
+  acquireTimeoutMs: number;
+  libsqlPath: string;
+  libsqlUrl: string | null;
+  libsqlAuthToken: string | null;
+  libsqlBusyTimeoutMs: number;
+  libsqlSynchronous: 'FULL' | 'NORMAL' | 'OFF';
+  embeddingDimension: number;
+  listen: string;
+  logLevel: string;
+  maxMessageBytes: number;
+  shutdownGraceMs: number;
+  healthIntervalMs: number;
+}
+
+export class ConfigError extends Error {}
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  flag: string;
+  parse: (raw: string, name: string) => Config[K];
+  fallback: Config[K];
+}
+
+const int = (min: number, max: number) => (raw: string, name: string): number => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name}: expected an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return n;
+};
+
+const oneOf = <T extends string>(...values: T[]) => (raw: string, name: string): T => {
+  const v = raw.trim().toLowerCase();
+  const hit = values.find((x) => x.toLowerCase() === v);
+  if (!hit) throw new ConfigError(`${name}: expected one of ${values.join(', ')}, got "${raw}"`);
+  return hit;
+};
+
+const str = (raw: string) => raw;
+const optStr = (raw: string) => (raw === '' ? null : raw);
+
+const listen = (raw: string, name: string): string => {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(raw.trim());
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`${name}: expected host:port, got "${raw}"`);
+  return raw.trim();
+};
+
+const SETTINGS = [
+  { key: 'backend', env: 'DATABASE_BACKEND', flag: '--backend', parse: oneOf<Backend>('libsql', 'postgres'), fallback: 'libsql' },
+  { key: 'databaseUrl', env: 'DATABASE_URL', flag: '--database-url', parse: optStr, fallback: null },
+  { key: 'poolSize', env: 'DATABASE_POOL_SIZE', flag: '--pool-size', parse: int(1, 1000), fallback: 10 },
+  { key: 'acquireTimeoutMs', env: 'DATABASE_ACQUIRE_TIMEOUT_MS', flag: '--acquire-timeout-ms', parse: int(1, 600_000), fallback: 5000 },
+  { key: 'libsqlPath', env: 'LIBSQL_PATH', flag: '--libsql-path', parse: str, fallback: './data/agentstore.db' },
+  { key: 'libsqlUrl', env: 'LIBSQL_URL', flag: '--libsql-url', parse: optStr, fallback: null },
+  { key: 'libsqlAuthToken', env: 'LIBSQL_AUTH_TOKEN', flag: '--libsql-auth-token', parse: optStr, fallback: null },
+  { key: 'libsqlBusyTimeoutMs', env: 'LIBSQL_BUSY_TIMEOUT_MS', flag: '--libsql-busy-timeout-ms', parse: int(0, 600_000), fallback: 5000 },
+  { key: 'libsqlSynchronous', env: 'LIBSQL_SYNCHRONOUS', flag: '--libsql-synchronous', parse: oneOf('FULL', 'NORMAL', 'OFF'), fallback: 'NORMAL' },
+  { key: 'embeddingDimension', env: 'EMBEDDING_DIMENSION', flag: '--embedding-dimension', parse: int(1, 16_000), fallback: 1536 },
+  { key: 'listen', env: 'AGENTSTORE_LISTEN', flag: '--listen', parse: listen, fallback: '127.0.0.1:50051' },
+  { key: 'logLevel', env: 'AGENTSTORE_LOG_LEVEL', flag: '--log-level', parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), fallback: 'info' },
+  { key: 'maxMessageBytes', env: 'AGENTSTORE_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', parse: int(1024, 256 * 1024 * 1024), fallback: 16 * 1024 * 1024 },
+  { key: 'shutdownGraceMs', env: 'AGENTSTORE_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', parse: int(0, 600_000), fallback: 10_000 },
+  { key: 'healthIntervalMs', env: 'AGENTSTORE_HEALTH_INTERVAL_MS', flag: '--health-interval-ms', parse: int(100, 600_000), fallback: 2000 },
+] satisfies Setting<keyof Config>[] as Setting<keyof Config>[];
+
+export const SETTING_NAMES = SETTINGS.map((s) => ({ env: s.env, flag: s.flag }));
+
+/** Splits `--flag value` / `--flag=value` pairs off argv; returns the rest. */
+function readFlags(argv: string[]): { flags: Map<string, string>; rest: string[] } {
+  const flags = new Map<string, string>();
+  const rest: string[] = [];
+  const known = new Set(SETTINGS.map((s) => s.flag));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (!known.has(name)) {
+      rest.push(a);
+      continue;
+    }
+    if (eq > 0) flags.set(name, a.slice(eq + 1));
+    else {
+      const v = argv[++i];
+      if (v === undefined) throw new ConfigError(`${name}: missing value`);
+      flags.set(name, v);
+    }
+  }
+  return { flags, rest };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): { config: Config; rest: string[] } {
+  const { flags, rest } = readFlags(argv);
+  const config = {} as Record<keyof Config, unknown>;
+  for (const s of SETTINGS) {
+    const fromFlag = flags.get(s.flag);
+    const raw = fromFlag ?? env[s.env];
+    config[s.key] = raw === undefined ? s.fallback : s.parse(raw, fromFlag !== undefined ? s.flag : s.env);
+  }
+  const c = config as unknown as Config;
+  if (c.backend === 'postgres' && !c.databaseUrl) throw new ConfigError('DATABASE_URL: required when DATABASE_BACKEND=postgres');
+  if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw new ConfigError('DATABASE_URL: expected a postgres:// or postgresql:// URL');
+  if (c.libsqlUrl && !c.libsqlAuthToken && !/^(file:|http:\/\/(127\.0\.0\.1|localhost))/.test(c.libsqlUrl)) {
+    throw new ConfigError('LIBSQL_AUTH_TOKEN: required when LIBSQL_URL points at a remote database');
+  }
+  return { config: c, rest };
+}
+
+/** A URL with its password replaced, safe to log. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

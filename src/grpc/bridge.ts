@@ -1,0 +1,201 @@
+// The one bridge between protobuf-es service descriptors and grpc-js: it
+// derives grpc-js service definitions (paths, serializers) from the generated
+// descriptors and wraps every handler with the same decode → run → encode,
+// error mapping, deadline check and one log line. No per-method glue.
+import * as grpc from '@grpc/grpc-js';
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
+import { StoreError } from '../store/errors.js';
+import { statusName, toServiceError } from './errors.js';
+
+export interface CallContext {
+  requestId: string;
+  /** Aborted when the client cancels or the deadline passes. */
+  signal: AbortSignal;
+  metadata: grpc.Metadata;
+}
+
+type Init<M extends DescMessage> = MessageInitShape<M>;
+type UnaryHandler<I extends DescMessage, O extends DescMessage> = (req: MessageShape<I>, ctx: CallContext) => Promise<Init<O>> | Init<O>;
+type ServerStreamHandler<I extends DescMessage, O extends DescMessage> = (
+  req: MessageShape<I>,
+  send: (msg: Init<O>) => Promise<void>,
+  ctx: CallContext,
+) => Promise<void>;
+
+export type ServiceImpl<T extends GenServiceMethods> = {
+  [K in keyof T]: T[K]['methodKind'] extends 'unary'
+    ? UnaryHandler<T[K]['input'], T[K]['output']>
+    : T[K]['methodKind'] extends 'server_streaming'
+      ? ServerStreamHandler<T[K]['input'], T[K]['output']>
+      : never;
+};
+
+/** Marks a request that failed to decode, so the handler answers INVALID_ARGUMENT. */
+class Undecodable {
+  constructor(readonly reason: string) {}
+}
+
+const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+function methodDefinition(method: DescMethod, service: { typeName: string }): grpc.MethodDefinition<unknown, unknown> {
+  return {
+    path: `/${service.typeName}/${method.name}`,
+    requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
+    responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
+    requestSerialize: (msg: unknown) => toBuffer(toBinary(method.input, msg as MessageShape<DescMessage>)),
+    requestDeserialize: (buf: Buffer) => {
+      try {
+        return fromBinary(method.input, buf);
+      } catch (e) {
+        return new Undecodable(e instanceof Error ? e.message : 'malformed message');
+      }
+    },
+    responseSerialize: (msg: unknown) => toBuffer(toBinary(method.output, msg as MessageShape<DescMessage>)),
+    responseDeserialize: (buf: Buffer) => fromBinary(method.output, buf),
+    originalName: method.localName,
+  };
+}
+
+/** grpc-js service definition of a protobuf-es service descriptor. */
+export function serviceDefinition(service: GenService<GenServiceMethods>): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const m of service.methods) def[m.name] = methodDefinition(m, service);
+  return def as grpc.ServiceDefinition;
+}
+
+let requestCounter = 0;
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+function deadlineMs(call: AnyCall): number {
+  const d = call.getDeadline();
+  return d instanceof Date ? d.getTime() : d;
+}
+
+/**
+ * The call's context. The abort signal is built on first use only (streams
+ * use it; most unary handlers never look), so a plain unary call pays for no
+ * timer or listener.
+ */
+function contextOf(call: AnyCall): CallContext & { done: () => void } {
+  const given = call.metadata.get('x-request-id')[0];
+  const requestId = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : `r${++requestCounter}`;
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const onCancel = () => controller?.abort(new StoreError('unavailable', 'call cancelled'));
+  return {
+    requestId,
+    metadata: call.metadata,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        call.once('cancelled', onCancel);
+        const ms = deadlineMs(call) - Date.now();
+        if (ms <= 0 || call.cancelled) controller.abort(new StoreError('unavailable', 'deadline exceeded or call cancelled'));
+        else if (Number.isFinite(ms)) timer = setTimeout(() => controller?.abort(new StoreError('unavailable', 'deadline exceeded')), ms);
+      }
+      return controller.signal;
+    },
+    done: () => {
+      if (timer) clearTimeout(timer);
+      if (controller) call.removeListener('cancelled', onCancel);
+    },
+  };
+}
+
+/** CANCELLED or DEADLINE_EXCEEDED when the call has ended that way, else undefined. */
+function endedError(call: AnyCall): grpc.ServiceError | undefined {
+  let code: grpc.status;
+  let details: string;
+  if (call.cancelled) [code, details] = [grpc.status.CANCELLED, 'call cancelled by the client'];
+  else if (deadlineMs(call) <= Date.now()) [code, details] = [grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded'];
+  else return undefined;
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+}
+
+/** Registers `impl` for `service` on `server`, every method wrapped alike. */
+export function addService<T extends GenServiceMethods>(server: grpc.Server, service: GenService<T>, impl: ServiceImpl<T>, log: Logger): void {
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of service.methods) {
+    const rpc = `${service.typeName}/${method.name}`;
+    const fn = (impl as Record<string, unknown>)[method.localName];
+    if (typeof fn !== 'function') throw new Error(`no handler for ${rpc}`);
+
+    const finish = (requestId: string, started: number, code: grpc.status, err?: unknown) => {
+      const line = { rpc, code: statusName(code), ms: Math.round((performance.now() - started) * 1000) / 1000, req: requestId };
+      if (code === grpc.status.INTERNAL || code === grpc.status.DATA_LOSS) log.error({ ...line, err }, 'rpc failed');
+      else log.info(line, 'rpc');
+    };
+
+    if (method.methodKind === 'unary') {
+      const handler = fn as UnaryHandler<DescMessage, DescMessage>;
+      handlers[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const started = performance.now();
+        const ctx = contextOf(call);
+        const fail = (e: unknown) => {
+          ctx.done();
+          const se = endedError(call) ?? toServiceError(e, ctx.requestId);
+          finish(ctx.requestId, started, se.code, e);
+          callback(se);
+        };
+        const req = call.request;
+        if (req instanceof Undecodable) return fail(new StoreError('invalid_argument', `request: cannot decode ${method.input.typeName}: ${req.reason}`));
+        if (endedError(call)) return fail(undefined);
+        let pending: Promise<Init<DescMessage>> | Init<DescMessage>;
+        try {
+          pending = handler(req as MessageShape<DescMessage>, ctx);
+        } catch (e) {
+          return fail(e);
+        }
+        Promise.resolve(pending).then((out) => {
+          ctx.done();
+          let msg: MessageShape<DescMessage>;
+          try {
+            msg = create(method.output, out);
+          } catch (e) {
+            return fail(e);
+          }
+          finish(ctx.requestId, started, grpc.status.OK);
+          callback(null, msg);
+        }, fail);
+      };
+    } else if (method.methodKind === 'server_streaming') {
+      const handler = fn as ServerStreamHandler<DescMessage, DescMessage>;
+      handlers[method.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const started = performance.now();
+        const ctx = contextOf(call);
+        const send = (out: Init<DescMessage>): Promise<void> =>
+          new Promise((resolve, reject) => {
+            if (ctx.signal.aborted) return reject(ctx.signal.reason);
+            // Respect back-pressure: wait for the write to drain before the next.
+            if (call.write(create(method.output, out))) resolve();
+            else call.once('drain', () => resolve());
+          });
+        const req = call.request;
+        const run =
+          req instanceof Undecodable
+            ? Promise.reject(new StoreError('invalid_argument', `request: cannot decode ${method.input.typeName}: ${req.reason}`))
+            : Promise.resolve().then(() => handler(req as MessageShape<DescMessage>, send, ctx));
+        run.then(
+          () => {
+            ctx.done();
+            finish(ctx.requestId, started, grpc.status.OK);
+            call.end();
+          },
+          (e: unknown) => {
+            ctx.done();
+            const se = endedError(call) ?? toServiceError(e, ctx.requestId);
+            finish(ctx.requestId, started, se.code, e);
+            if (!call.cancelled) call.destroy(se);
+          },
+        );
+      };
+    } else {
+      throw new Error(`${rpc}: ${method.methodKind} methods are not supported`);
+    }
+  }
+  server.addService(serviceDefinition(service as unknown as GenService<GenServiceMethods>), handlers);
+}

@@ -1,0 +1,117 @@
+// The gRPC server: every store service through the bridge, plus Admin,
+// grpc.health.v1 (SERVING only while the database answers) and server
+// reflection built from the generated file descriptors.
+import * as grpc from '@grpc/grpc-js';
+import { toBinary, type DescFile } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { Admin, file_agentstore_v1_admin } from '../gen/agentstore/v1/admin_pb.js';
+import { ConversationStore, file_agentstore_v1_conversations } from '../gen/agentstore/v1/conversations_pb.js';
+import { SettingsStore, file_agentstore_v1_settings } from '../gen/agentstore/v1/settings_pb.js';
+import { ToolFailureStore, file_agentstore_v1_tool_failures } from '../gen/agentstore/v1/tool_failures_pb.js';
+import type { Database } from '../store/database.js';
+import { addService } from './bridge.js';
+import { adminService } from './services/admin.js';
+import { conversationService } from './services/conversations.js';
+import { settingsService } from './services/settings.js';
+import { toolFailureService } from './services/tool-failures.js';
+
+const FILES: DescFile[] = [file_agentstore_v1_conversations, file_agentstore_v1_settings, file_agentstore_v1_tool_failures, file_agentstore_v1_admin];
+export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, Admin].map((s) => s.typeName);
+
+/** Every file with its imports (well-known types included), each once. */
+function withDependencies(files: DescFile[]): DescFile[] {
+  const seen = new Map<string, DescFile>();
+  const visit = (f: DescFile) => {
+    if (seen.has(f.name)) return;
+    seen.set(f.name, f);
+    f.dependencies.forEach(visit);
+  };
+  files.forEach(visit);
+  return [...seen.values()];
+}
+
+export interface RunningServer {
+  server: grpc.Server;
+  port: number;
+  health: HealthImplementation;
+  /** Stops accepting calls, lets in-flight calls finish (up to the grace period), then resolves. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(config: Config, db: Database, log: Logger, version: string): Promise<RunningServer> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.maxMessageBytes,
+    'grpc.max_send_message_length': config.maxMessageBytes,
+  });
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
+  health.addToServer(server);
+  let databaseOk = false;
+  let stopping = false;
+  const setHealth = (ok: boolean) => {
+    if (ok !== databaseOk && !stopping) log[ok ? 'info' : 'warn']({ databaseOk: ok }, ok ? 'database answers: SERVING' : 'database does not answer: NOT_SERVING');
+    databaseOk = ok;
+    const s = ok ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', s);
+    for (const name of SERVICE_NAMES) health.setStatus(name, s);
+  };
+  const probe = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('health probe timed out')), Math.max(1000, config.healthIntervalMs));
+    });
+    try {
+      await Promise.race([db.health(), timeout]);
+      setHealth(true);
+    } catch {
+      setHealth(false);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  await probe();
+  let probing = false;
+  const healthTimer = setInterval(() => {
+    if (probing) return;
+    probing = true;
+    void probe().finally(() => (probing = false));
+  }, config.healthIntervalMs);
+  healthTimer.unref();
+
+  const reflectionFiles = { agentstore: { fileDescriptorProtos: withDependencies(FILES).map((f) => toBinary(FileDescriptorProtoSchema, f.proto)) } };
+  new ReflectionService(reflectionFiles as unknown as ConstructorParameters<typeof ReflectionService>[0]).addToServer(server);
+
+  addService(server, ConversationStore, conversationService(db), log);
+  addService(server, SettingsStore, settingsService(db), log);
+  addService(server, ToolFailureStore, toolFailureService(db), log);
+  addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), log);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+
+  return {
+    server,
+    port,
+    health,
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(healthTimer);
+        stopping = true;
+        setHealth(false);
+        const force = setTimeout(() => {
+          log.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: cancelling calls still in flight');
+          server.forceShutdown();
+          resolve();
+        }, config.shutdownGraceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,32 @@
+// ToolFailureStore over gRPC: decode → store → encode.
+import { ToolFailureStore } from '../../gen/agentstore/v1/tool_failures_pb.js';
+import type { Database } from '../../store/database.js';
+import type { BrokenTool } from '../../store/tool-failures.js';
+import type { ServiceImpl } from '../bridge.js';
+import { int, ts, valueFromJson } from '../convert.js';
+
+const tool = (t: BrokenTool) => ({
+  name: t.name,
+  failureCount: BigInt(t.failureCount),
+  lastError: t.lastError ?? undefined,
+  firstFailure: ts(t.firstFailure),
+  lastFailure: ts(t.lastFailure),
+  lastBuildResult: t.lastBuildResult === undefined ? undefined : valueFromJson(t.lastBuildResult),
+  repairAttempts: BigInt(t.repairAttempts),
+});
+
+export const toolFailureService = (db: Database): ServiceImpl<typeof ToolFailureStore.method> => ({
+  recordToolFailure: async (r) => {
+    await db.recordToolFailure(r.toolName, r.errorMessage);
+    return {};
+  },
+  getBrokenTools: async (r) => ({ tools: (await db.getBrokenTools(int('threshold', r.threshold))).map(tool) }),
+  markToolRepaired: async (r) => {
+    await db.markToolRepaired(r.toolName);
+    return {};
+  },
+  incrementRepairAttempts: async (r) => {
+    await db.incrementRepairAttempts(r.toolName);
+    return {};
+  },
+});

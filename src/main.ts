@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// agentstore CLI: `serve` (default), `migrate`, `status`, `help`.
+// Exit codes: 0 success, 1 runtime failure (database, migration), 2 bad usage
+// or bad setting. Failures print one line that says what to fix.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { openDatabase } from './backends/open.js';
+import { projectRoot } from './backends/migrations.js';
+import { ConfigError, loadConfig, redactUrl, SETTING_NAMES, type Config } from './config.js';
+import { startServer } from './grpc/server.js';
+import { StoreError } from './store/errors.js';
+
+const VERSION = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+const USAGE = `agentstore ${VERSION} — gRPC storage daemon for AI-agent state
+
+usage: agentstore [serve|migrate|status|help] [--flag value ...]
+
+  serve     apply pending migrations, then serve gRPC (default)
+  migrate   apply pending migrations and exit
+  status    print the backend and schema version as JSON and exit
+
+settings (environment variable / flag):
+${SETTING_NAMES.map((s) => `  ${s.env.padEnd(30)} ${s.flag}`).join('\n')}
+`;
+
+function describeDatabase(c: Config): Record<string, unknown> {
+  return c.backend === 'postgres'
+    ? { backend: 'postgres', url: c.databaseUrl ? redactUrl(c.databaseUrl) : null, poolSize: c.poolSize }
+    : { backend: 'libsql', path: c.libsqlPath };
+}
+
+/** One line for a failure at boot, naming the setting where we can. */
+function bootFailure(c: Config, e: unknown): string {
+  if (e instanceof StoreError && e.kind === 'unavailable') {
+    return c.backend === 'postgres'
+      ? `DATABASE_URL: cannot reach PostgreSQL at ${redactUrl(c.databaseUrl ?? '')} (${causeText(e)})`
+      : `LIBSQL_PATH: cannot open ${c.libsqlPath} (${causeText(e)})`;
+  }
+  if (e instanceof StoreError) return e.message;
+  const code = (e as { code?: unknown }).code;
+  if (c.backend === 'postgres' && typeof code === 'string' && /^(28|3D)/.test(code)) {
+    return `DATABASE_URL: PostgreSQL refused the connection (${(e as Error).message})`;
+  }
+  if (c.backend === 'libsql' && typeof code === 'string' && code.startsWith('SQLITE')) {
+    return `LIBSQL_PATH: cannot use ${c.libsqlPath} (${(e as Error).message})`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+function causeText(e: Error): string {
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message || (cause as { code?: string }).code || 'unknown error' : e.message;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let config: Config;
+  let rest: string[];
+  try {
+    ({ config, rest } = loadConfig(process.env, argv));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`agentstore: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const command = rest[0] ?? 'serve';
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (rest.length > 1 || !['serve', 'migrate', 'status'].includes(command)) {
+    process.stderr.write(`agentstore: unknown command or flag "${rest.join(' ')}" (see agentstore help)\n`);
+    return 2;
+  }
+  if (config.libsqlUrl) {
+    process.stderr.write('agentstore: LIBSQL_URL: embedded replicas are not supported by this build yet; unset LIBSQL_URL\n');
+    return 2;
+  }
+
+  const log: Logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination({ sync: false, minLength: 4096 }));
+  const flush = () => new Promise<void>((resolve) => log.flush(() => resolve()));
+  const db = openDatabase(config, (e) => log.warn({ err: { message: e.message } }, 'idle database connection lost'));
+
+  try {
+    await db.runMigrations();
+  } catch (e) {
+    process.stderr.write(`agentstore: ${bootFailure(config, e)}\n`);
+    await db.close().catch(() => undefined);
+    return 1;
+  }
+
+  if (command === 'migrate' || command === 'status') {
+    const info = db.info();
+    if (command === 'status') process.stdout.write(JSON.stringify({ version: VERSION, ...describeDatabase(config), ...info }) + '\n');
+    else log.info({ ...describeDatabase(config), schemaVersion: info.schemaVersion }, 'migrations applied');
+    await db.close();
+    await flush();
+    return 0;
+  }
+
+  let running;
+  try {
+    running = await startServer(config, db, log, VERSION);
+  } catch (e) {
+    process.stderr.write(`agentstore: AGENTSTORE_LISTEN: cannot listen on ${config.listen} (${e instanceof Error ? e.message : String(e)})\n`);
+    await db.close();
+    return 1;
+  }
+  log.info({ version: VERSION, listen: config.listen, port: running.port, ...describeDatabase(config), schemaVersion: db.info().schemaVersion }, 'agentstore serving');
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down: draining in-flight calls');
+      void running
+        .shutdown()
+        .then(() => db.close())
+        .then(() => {
+          log.info('database closed; bye');
+          resolve();
+        });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await flush();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`agentstore: unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,107 @@
+// Argument checks shared by both backends. Each returns the (possibly
+// normalised) value or throws INVALID_ARGUMENT naming the field, so a bad call
+// fails before any SQL runs and never leaves anything half-written.
+import { invalidArgument } from './errors.js';
+import type { JsonObject, JsonValue } from './types.js';
+import { MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_LIST_LIMIT, MAX_NAME_CHARS, MAX_TEXT_CHARS } from './limits.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function uuid(field: string, v: unknown): string {
+  if (typeof v !== 'string' || !UUID_RE.test(v)) throw invalidArgument(field, 'must be a UUID (8-4-4-4-12 hex digits)');
+  return v.toLowerCase();
+}
+
+export function optUuid(field: string, v: unknown): string | null {
+  return v === null || v === undefined ? null : uuid(field, v);
+}
+
+function checkString(field: string, v: unknown, max: number): string {
+  if (typeof v !== 'string') throw invalidArgument(field, 'must be a string');
+  if (v.length > max) throw invalidArgument(field, `longer than ${max} characters`);
+  // PostgreSQL text cannot hold NUL; refuse it on both backends alike.
+  if (v.includes('\u0000')) throw invalidArgument(field, 'must not contain NUL characters');
+  return v;
+}
+
+/** A required, non-empty identifier-like string (user id, channel, key…). */
+export function name(field: string, v: unknown): string {
+  const s = checkString(field, v, MAX_NAME_CHARS);
+  if (s.length === 0) throw invalidArgument(field, 'must not be empty');
+  return s;
+}
+
+export function optName(field: string, v: unknown): string | null {
+  return v === null || v === undefined ? null : checkString(field, v, MAX_NAME_CHARS);
+}
+
+/** Free text that may be empty (message content, error text). */
+export function text(field: string, v: unknown, max = MAX_TEXT_CHARS): string {
+  return checkString(field, v, max);
+}
+
+export function limit(field: string, v: unknown, max = MAX_LIST_LIMIT): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidArgument(field, 'must be an integer');
+  if (v < 0) throw invalidArgument(field, 'must not be negative');
+  if (v > max) throw invalidArgument(field, `must be at most ${max}`);
+  return v;
+}
+
+export function nonNegativeInt(field: string, v: unknown, max = 2 ** 31 - 1): number {
+  return limit(field, v, max);
+}
+
+export function timestamp(field: string, v: unknown): Date {
+  if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw invalidArgument(field, 'must be a valid timestamp');
+  const y = v.getUTCFullYear();
+  if (y < 1 || y > 9999) throw invalidArgument(field, 'must be between years 1 and 9999');
+  return v;
+}
+
+/**
+ * A JSON value within the size and depth limits, with finite numbers and no
+ * NUL characters (PostgreSQL jsonb refuses them). Returns its serialized text,
+ * which the backends store, so it is computed once.
+ */
+export function json(field: string, v: unknown): string {
+  checkJson(field, v, 0);
+  const s = JSON.stringify(v);
+  if (s.length > MAX_JSON_BYTES) throw invalidArgument(field, `larger than ${MAX_JSON_BYTES} bytes`);
+  return s;
+}
+
+export function jsonObject(field: string, v: unknown): string {
+  if (!isPlainObject(v)) throw invalidArgument(field, 'must be a JSON object');
+  return json(field, v);
+}
+
+export function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkJson(field: string, v: unknown, depth: number): asserts v is JsonValue {
+  if (depth > MAX_JSON_DEPTH) throw invalidArgument(field, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+  switch (typeof v) {
+    case 'string':
+      if (v.includes('\u0000')) throw invalidArgument(field, 'must not contain NUL characters');
+      return;
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) throw invalidArgument(field, 'numbers must be finite');
+      return;
+    case 'object':
+      if (v === null) return;
+      if (Array.isArray(v)) {
+        for (const item of v) checkJson(field, item, depth + 1);
+        return;
+      }
+      for (const [k, item] of Object.entries(v)) {
+        if (k.includes('\u0000')) throw invalidArgument(field, 'keys must not contain NUL characters');
+        checkJson(field, item, depth + 1);
+      }
+      return;
+    default:
+      throw invalidArgument(field, 'must be a JSON value');
+  }
+}
