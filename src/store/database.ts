@@ -2,6 +2,7 @@
 // in the program knows which backend it is talking to.
 import { withChecks } from './checks.js';
 import { conversationChecks, type ConversationStore } from './conversations.js';
+import { routineChecks, type RoutineStore } from './routines.js';
 import { settingsChecks, type SettingsStore } from './settings.js';
 import { toolFailureChecks, type ToolFailureStore } from './tool-failures.js';
 
@@ -18,7 +19,7 @@ export interface DatabaseInfo {
   embeddingDimension: number;
 }
 
-export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore {}
+export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, RoutineStore {}
 
 export interface Database extends Stores {
   /** Applies pending migrations; idempotent. */
@@ -35,6 +36,7 @@ export function checked(db: Database): Database {
     ...withChecks<ConversationStore>(db, conversationChecks),
     ...withChecks<SettingsStore>(db, settingsChecks),
     ...withChecks<ToolFailureStore>(db, toolFailureChecks),
+    ...withChecks<RoutineStore>(db, routineChecks),
     runMigrations: () => db.runMigrations(),
     health: () => db.health(),
     info: () => db.info(),

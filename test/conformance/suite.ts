@@ -6,6 +6,7 @@ import type { Database } from '../../src/store/database.js';
 import { openMigrated, type TestBackend } from '../support/databases.js';
 import { conversationSuite } from './conversations.js';
 import { lifecycleSuite } from './lifecycle.js';
+import { routineSuite } from './routines.js';
 import { settingsSuite } from './settings.js';
 import { toolFailureSuite } from './tool-failures.js';
 
@@ -35,6 +36,7 @@ export function runConformance(backend: TestBackend): void {
     conversationSuite(ctx);
     settingsSuite(ctx);
     toolFailureSuite(ctx);
+    routineSuite(ctx);
     lifecycleSuite(ctx);
   });
 }

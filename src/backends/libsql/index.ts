@@ -7,6 +7,7 @@ import type { Database } from '../../store/database.js';
 import { libsqlConversations } from './conversations.js';
 import { libsqlMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
 import { LibsqlPool } from './pool.js';
+import { libsqlRoutines } from './routines.js';
 import { libsqlSettings } from './settings.js';
 import { libsqlToolFailures } from './tool-failures.js';
 
@@ -26,6 +27,7 @@ export function openLibsql(config: LibsqlConfig): Database {
     ...libsqlConversations(pool),
     ...libsqlSettings(pool),
     ...libsqlToolFailures(pool),
+    ...libsqlRoutines(pool),
     async runMigrations() {
       await migrateLibsql(pool);
       schemaVersion = await libsqlSchemaVersion(pool);

@@ -5,6 +5,7 @@ import type { Database } from '../../store/database.js';
 import { pgConversations } from './conversations.js';
 import { migratePostgres, pgMigrations, pgSchemaVersion } from './migrate.js';
 import { PgPool, sql } from './pool.js';
+import { pgRoutines } from './routines.js';
 import { pgSettings } from './settings.js';
 import { pgToolFailures } from './tool-failures.js';
 
@@ -21,6 +22,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
     ...pgConversations(pool),
     ...pgSettings(pool),
     ...pgToolFailures(pool),
+    ...pgRoutines(pool),
     async runMigrations() {
       await migratePostgres(pool);
       schemaVersion = await pgSchemaVersion(pool);
