@@ -2,6 +2,7 @@
 // Every setting has an environment name and a flag of the same meaning
 // (`--listen` ↔ AGENTSTORE_LISTEN); a flag wins over the environment. A bad
 // value stops the daemon at boot with one line that names the setting.
+import { validate as validCron } from 'node-cron';
 
 export type Backend = 'libsql' | 'postgres';
 
@@ -21,6 +22,8 @@ export interface Config {
   maxMessageBytes: number;
   shutdownGraceMs: number;
   healthIntervalMs: number;
+  /** node-cron schedule (UTC) of the libSQL WAL checkpoint; null = off. */
+  walCheckpointSchedule: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -57,6 +60,20 @@ const listen = (raw: string, name: string): string => {
   return raw.trim();
 };
 
+/** A node-cron expression (5 fields, or 6 with seconds first), or "off". */
+const schedule = (raw: string, name: string): string | null => {
+  const v = raw.trim();
+  if (v === '' || v.toLowerCase() === 'off') return null;
+  let ok = false;
+  try {
+    ok = validCron(v);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new ConfigError(`${name}: expected a cron expression such as "0 */5 * * * *", or "off", got "${raw}"`);
+  return v;
+};
+
 const SETTINGS = [
   { key: 'backend', env: 'DATABASE_BACKEND', flag: '--backend', parse: oneOf<Backend>('libsql', 'postgres'), fallback: 'libsql' },
   { key: 'databaseUrl', env: 'DATABASE_URL', flag: '--database-url', parse: optStr, fallback: null },
@@ -73,6 +90,8 @@ const SETTINGS = [
   { key: 'maxMessageBytes', env: 'AGENTSTORE_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', parse: int(1024, 256 * 1024 * 1024), fallback: 16 * 1024 * 1024 },
   { key: 'shutdownGraceMs', env: 'AGENTSTORE_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', parse: int(0, 600_000), fallback: 10_000 },
   { key: 'healthIntervalMs', env: 'AGENTSTORE_HEALTH_INTERVAL_MS', flag: '--health-interval-ms', parse: int(100, 600_000), fallback: 2000 },
+  // Housekeeping (src/housekeeping.ts): every 5 minutes by default.
+  { key: 'walCheckpointSchedule', env: 'AGENTSTORE_WAL_CHECKPOINT_SCHEDULE', flag: '--wal-checkpoint-schedule', parse: schedule, fallback: '0 */5 * * * *' },
 ] satisfies Setting<keyof Config>[] as Setting<keyof Config>[];
 
 export const SETTING_NAMES = SETTINGS.map((s) => ({ env: s.env, flag: s.flag }));

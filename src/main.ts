@@ -9,6 +9,7 @@ import { openDatabase } from './backends/open.js';
 import { projectRoot } from './backends/migrations.js';
 import { ConfigError, loadConfig, redactUrl, SETTING_NAMES, type Config } from './config.js';
 import { startServer } from './grpc/server.js';
+import { housekeepingTasks, startHousekeeping } from './housekeeping.js';
 import { StoreError } from './store/errors.js';
 
 const VERSION = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -110,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log.info({ version: VERSION, listen: config.listen, port: running.port, ...describeDatabase(config), schemaVersion: db.info().schemaVersion }, 'agentstore serving');
+  const housekeeping = startHousekeeping(housekeepingTasks(config, db), log);
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -119,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
       log.info({ signal }, 'shutting down: draining in-flight calls');
       void running
         .shutdown()
+        .then(() => housekeeping.stop())
         .then(() => db.close())
         .then(() => {
           log.info('database closed; bye');

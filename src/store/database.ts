@@ -27,7 +27,20 @@ export interface Database extends Stores {
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   health(): Promise<void>;
   info(): DatabaseInfo;
+  /**
+   * Folds the write-ahead log back into the database file and truncates it
+   * (housekeeping). Null where the backend keeps no log of its own to fold.
+   */
+  walCheckpoint(): Promise<WalCheckpoint | null>;
   close(): Promise<void>;
+}
+
+export interface WalCheckpoint {
+  /** True when a reader kept the checkpoint from finishing; it is retried next time. */
+  busy: boolean;
+  /** Pages in the log, and how many of them reached the database file. */
+  logPages: number;
+  checkpointedPages: number;
 }
 
 /** Puts the shared argument checks in front of a backend's stores. */
@@ -40,6 +53,7 @@ export function checked(db: Database): Database {
     runMigrations: () => db.runMigrations(),
     health: () => db.health(),
     info: () => db.info(),
+    walCheckpoint: () => db.walCheckpoint(),
     close: () => db.close(),
   };
 }

@@ -43,6 +43,13 @@ export function openLibsql(config: LibsqlConfig): Database {
       vectorSearchMethod: '',
       embeddingDimension: config.embeddingDimension,
     }),
+    // Outside any transaction (SQLite cannot checkpoint inside one), behind
+    // the queued writes, so it never competes with our own writer.
+    walCheckpoint: () =>
+      pool.withWriter((c) => {
+        const r = c.get<{ busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
+        return { busy: (r?.busy ?? 0) !== 0, logPages: r?.log ?? 0, checkpointedPages: r?.checkpointed ?? 0 };
+      }),
     close: () => pool.close(),
   };
 }

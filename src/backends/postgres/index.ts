@@ -38,6 +38,8 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
       vectorSearchMethod: '',
       embeddingDimension: config.embeddingDimension,
     }),
+    // PostgreSQL checkpoints its own WAL.
+    walCheckpoint: async () => null,
     close: () => pool.close(),
   };
 }
