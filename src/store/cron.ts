@@ -36,14 +36,23 @@ function compile(schedule: string, timezone: string | null): Cron {
   return c;
 }
 
+/** Zone name as given → canonical name; every stored routine is read through it. */
+const zones = new Map<string, string>();
+
 /** The canonical IANA name of `tz`, or INVALID_ARGUMENT naming `field`. */
 export function timezone(field: string, tz: unknown): string {
   if (typeof tz !== 'string' || tz.length === 0 || tz.length > 64) throw invalidArgument(field, 'must be an IANA time zone name such as "Europe/Berlin"');
+  const known = zones.get(tz);
+  if (known) return known;
+  let canonical: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
     throw invalidArgument(field, `unknown time zone "${tz}" (expected an IANA name such as "Europe/Berlin")`);
   }
+  if (zones.size >= CACHE_MAX) zones.clear();
+  zones.set(tz, canonical);
+  return canonical;
 }
 
 /** A zone name that still resolves, else null (used when reading stored rows). */
