@@ -36,7 +36,7 @@ CREATE TABLE routines (
 
 -- Due-cron polling and claiming read only this index.
 CREATE INDEX idx_routines_due_cron
-    ON routines (next_fire_at)
+    ON routines (next_fire_at, id)
     WHERE enabled = 1 AND trigger_type = 'cron' AND next_fire_at IS NOT NULL;
 CREATE INDEX idx_routines_event_triggers
     ON routines (trigger_type, user_id)

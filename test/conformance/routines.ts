@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Libsql from 'libsql';
 import pg from 'pg';
+import * as libsqlQueries from '../../src/backends/libsql/routines.js';
 import { openDatabase } from '../../src/backends/open.js';
+import * as pgQueries from '../../src/backends/postgres/routines.js';
 import type { Config } from '../../src/config.js';
 import { nextFireTime } from '../../src/store/cron.js';
 import type { Database } from '../../src/store/database.js';
@@ -65,28 +67,38 @@ export function makeRun(routineId: string, over: Partial<RoutineRun> = {}): Rout
   };
 }
 
-/** Runs one statement directly on the test database, bypassing the store (to plant legacy rows). */
-async function raw(config: Config, text: string, params: (string | number | null)[]): Promise<void> {
+type RawParam = string | number | null | string[];
+
+/**
+ * Runs statements directly on the test database, bypassing the store (to
+ * plant legacy rows, read query plans). `?` placeholders become $n on
+ * PostgreSQL; the last statement's rows are returned.
+ */
+async function rawRows(config: Config, statements: string[], params: RawParam[]): Promise<Record<string, unknown>[]> {
   if (config.backend === 'libsql') {
     const d = new Libsql(config.libsqlPath);
     try {
-      d.prepare(text).run(...params);
+      for (const s of statements.slice(0, -1)) d.exec(s);
+      const st = d.prepare(statements.at(-1)!);
+      return st.reader ? (st.all(...params) as Record<string, unknown>[]) : (st.run(...params), []);
     } finally {
       d.close();
     }
-    return;
   }
   const c = new pg.Client({ connectionString: config.databaseUrl! });
   await c.connect();
   try {
+    for (const s of statements.slice(0, -1)) await c.query(s);
     let i = 0;
-    await c.query(
-      text.replace(/\?/g, () => `$${++i}`),
-      params,
-    );
+    const text = statements.at(-1)!.replace(/\?/g, () => `$${++i}`);
+    return (await c.query(text, params)).rows as Record<string, unknown>[];
   } finally {
     await c.end();
   }
+}
+
+async function raw(config: Config, text: string, params: RawParam[]): Promise<void> {
+  await rawRows(config, [text], params);
 }
 
 const ids = (rs: { id: string }[]) => rs.map((r) => r.id);
@@ -516,6 +528,27 @@ export function routineSuite(ctx: SuiteContext): void {
       assert.deepEqual(ids(dispatched).sort(), [linked.id, given.id].sort());
       assert.equal(dispatched.find((x) => x.id === linked.id)?.jobId, job);
       assert.equal(dispatched.find((x) => x.id === given.id)?.jobId, given.jobId);
+    });
+
+    it('the batch running count and the due/claim query read their indexes', async () => {
+      const plan = async (sqlText: string, params: RawParam[]) => {
+        const rows =
+          config.backend === 'libsql'
+            ? await rawRows(config, [`EXPLAIN QUERY PLAN ${sqlText}`], params)
+            : await rawRows(config, ['SET enable_seqscan = off', `EXPLAIN ${sqlText.replace(/\$\d+/g, '?')}`], params);
+        return rows.map((r) => String(r.detail ?? r['QUERY PLAN'])).join('\n');
+      };
+      const id = randomUUID();
+      const batch =
+        config.backend === 'libsql'
+          ? await plan(libsqlQueries.COUNT_RUNNING_BATCH, [JSON.stringify([id])])
+          : await plan(pgQueries.COUNT_RUNNING_BATCH.text, [[id]]);
+      assert.match(batch, /idx_routine_runs_running/);
+      const claim =
+        config.backend === 'libsql'
+          ? await plan(libsqlQueries.CLAIM_SELECT, [new Date().toISOString(), 10])
+          : await plan(pgQueries.CLAIM_SELECT.text, [new Date().toISOString(), 10]);
+      assert.match(claim, /idx_routines_due_cron/);
     });
 
     describe('ClaimDueCronRoutines', () => {

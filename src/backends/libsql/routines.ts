@@ -30,6 +30,11 @@ const RUN_COLUMNS = `id, routine_id, trigger_type, trigger_detail, started_at, c
 // The predicate repeats the partial index's WHERE so SQLite uses it.
 const DUE = `enabled = 1 AND trigger_type = 'cron' AND next_fire_at IS NOT NULL AND next_fire_at <= ?`;
 
+// Exported for the plan test: the hot paths must read their indexes.
+export const COUNT_RUNNING_BATCH = `SELECT routine_id, count(*) AS n FROM routine_runs
+  WHERE routine_id IN (SELECT value FROM json_each(?)) AND status = 'running' GROUP BY routine_id`;
+export const CLAIM_SELECT = `SELECT ${ROUTINE_COLUMNS} FROM routines WHERE ${DUE} ORDER BY next_fire_at, id LIMIT ?`;
+
 interface RoutineRow {
   id: string;
   name: string;
@@ -235,11 +240,7 @@ export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
       const out = new Map<string, number>(routineIds.map((id) => [id, 0]));
       if (routineIds.length === 0) return out;
       await pool.read((c) => {
-        const rows = c.all<{ routine_id: string; n: number }>(
-          `SELECT routine_id, count(*) AS n FROM routine_runs
-           WHERE routine_id IN (SELECT value FROM json_each(?)) AND status = 'running' GROUP BY routine_id`,
-          [JSON.stringify(routineIds)],
-        );
+        const rows = c.all<{ routine_id: string; n: number }>(COUNT_RUNNING_BATCH, [JSON.stringify(routineIds)]);
         for (const r of rows) out.set(r.routine_id, r.n);
       });
       return out;
@@ -260,7 +261,7 @@ export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
       pool.write((c) => {
         if (limit === 0) return [];
         const at = now();
-        const due = listRoutines(c, `WHERE ${DUE}`, [ts(at), limit], 'ORDER BY next_fire_at, id LIMIT ?');
+        const due = c.all<RoutineRow>(CLAIM_SELECT, [ts(at), limit]).map(toRoutine);
         const claimed: ClaimedFiring[] = [];
         for (const r of due) {
           const next = nextAfterClaim(r.trigger, at);

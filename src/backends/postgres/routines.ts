@@ -43,7 +43,7 @@ const LIST = sql(`${SELECT_ROUTINES} WHERE user_id = $1 ORDER BY name`);
 const LIST_ALL = sql(`${SELECT_ROUTINES} ORDER BY name, user_id`);
 const LIST_EVENT = sql(`${SELECT_ROUTINES} WHERE enabled AND trigger_type IN ('event', 'system_event') ORDER BY name, user_id`);
 const LIST_DUE = sql(`${SELECT_ROUTINES} WHERE ${DUE} ORDER BY next_fire_at, id`);
-const CLAIM_SELECT = sql(`${SELECT_ROUTINES} WHERE ${DUE} ORDER BY next_fire_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`);
+export const CLAIM_SELECT = sql(`${SELECT_ROUTINES} WHERE ${DUE} ORDER BY next_fire_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`);
 const CLAIM_UPDATE = sql(`UPDATE routines r SET next_fire_at = u.next_fire_at, claimed_by = $3, claimed_at = $4
   FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, next_fire_at) WHERE r.id = u.id`);
 const UPDATE_RUNTIME = sql(`UPDATE routines SET last_run_at = $2, next_fire_at = $3, run_count = $4, consecutive_failures = $5,
@@ -54,7 +54,7 @@ const INSERT_RUN = sql(`INSERT INTO routine_runs (id, routine_id, trigger_type, 
 const COMPLETE_RUN = sql('UPDATE routine_runs SET completed_at = $2, status = $3, result_summary = $4, tokens_used = $5 WHERE id = $1');
 const LIST_RUNS = sql(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE routine_id = $1 ORDER BY started_at DESC, seq DESC LIMIT $2`);
 const COUNT_RUNNING = sql("SELECT count(*) AS n FROM routine_runs WHERE routine_id = $1 AND status = 'running'");
-const COUNT_RUNNING_BATCH = sql(`SELECT routine_id, count(*) AS n FROM routine_runs
+export const COUNT_RUNNING_BATCH = sql(`SELECT routine_id, count(*) AS n FROM routine_runs
   WHERE routine_id = ANY ($1::uuid[]) AND status = 'running' GROUP BY routine_id`);
 const LINK_JOB = sql('UPDATE routine_runs SET job_id = $2 WHERE id = $1');
 const LIST_DISPATCHED = sql(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE status = 'running' AND job_id IS NOT NULL ORDER BY started_at, seq`);
