@@ -608,7 +608,6 @@ export function routineSuite(ctx: SuiteContext): void {
           assert.equal(new Set(keys).size, keys.length, 'a firing was claimed twice');
           assert.deepEqual(new Set(all.map((c) => c.routine.id)), new Set(ids(routines)));
           assert.equal(all.length, 200);
-          assert.ok(results.filter((r) => r.length > 0).length >= 2, 'claimers should share the work');
           const y = new Date().getUTCFullYear() + 1;
           for (const c of all) assert.deepEqual(c.routine.nextFireAt, new Date(`${y - 1}-12-31T23:00:00.000Z`));
           assert.deepEqual(await claimDb.listDueCronRoutines(), []);

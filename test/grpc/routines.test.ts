@@ -107,10 +107,12 @@ const BACKENDS: { name: string; env: () => Promise<Record<string, string>>; clea
 for (const backend of BACKENDS) {
   describe(`RoutineStore over gRPC: ${backend.name}`, () => {
     let daemon: Awaited<ReturnType<typeof startDaemon>>;
+    let env: Record<string, string>;
     let c: Client;
     let close: () => void;
     before(async () => {
-      daemon = await startDaemon(await backend.env());
+      env = await backend.env();
+      daemon = await startDaemon(env);
       ({ c, close } = client(daemon.address));
     });
     after(async () => {
@@ -127,10 +129,11 @@ for (const backend of BACKENDS) {
       const before = Date.now();
       const created = (
         await c.createRoutine({
-          routine: { id, name: 'morning', userId: user, enabled: true, trigger: cron('0 30 7 * * *', 'Europe/Berlin'), action: prompt, notify: { user: ' default ' } },
+          routine: { id, name: 'morning', userId: user, trigger: cron('0 30 7 * * *', 'Europe/Berlin'), action: prompt, notify: { user: ' default ' } },
         })
       ).routine!;
       assert.equal(created.id, id);
+      assert.equal(created.enabled, true, 'absent enabled means enabled');
       assert.equal(created.trigger?.kind.case, 'cron');
       assert.deepEqual(created.guardrails && { c: created.guardrails.cooldownSecs, m: created.guardrails.maxConcurrent, d: created.guardrails.dedupWindowSecs }, { c: 300, m: 1, d: undefined });
       assert.equal(created.notify?.user, undefined);
@@ -252,6 +255,39 @@ for (const backend of BACKENDS) {
       assert.equal((await c.deleteRoutine({ id: eventId })).deleted, true);
       assert.equal((await c.deleteRoutine({ id: eventId })).deleted, false);
       assert.equal((await c.countRunningRoutineRuns({ routineId: eventId })).count, 0n);
+    });
+
+    it('two daemons on one database: 4 claimers × 200 due routines → every firing claimed once', async () => {
+      const second = await startDaemon(env);
+      const other = client(second.address);
+      try {
+        const user = `claim-${randomUUID()}`;
+        const ids = new Set<string>();
+        const past = timestampFromDate(new Date(Date.now() - 5000));
+        for (let i = 0; i < 200; i++) {
+          const id = randomUUID();
+          ids.add(id);
+          await c.createRoutine({ routine: { id, name: `r${i}`, userId: user, trigger: cron('0 0 0 1 1 *', 'Asia/Tokyo'), action: prompt, nextFireAt: past } });
+        }
+        const claimers = [c, c, other.c, other.c];
+        const results = await Promise.all(
+          claimers.map(async (cl, i) => {
+            const got: string[] = [];
+            for (;;) {
+              const claims = (await cl.claimDueCronRoutines({ owner: `daemon-${i >> 1}-claimer-${i}`, limit: 7n })).claims;
+              if (claims.length === 0) return got;
+              for (const x of claims) got.push(`${x.routine!.id}@${timestampDate(x.fireAt!).toISOString()}`);
+            }
+          }),
+        );
+        const all = results.flat().filter((k) => ids.has(k.split('@')[0]!));
+        assert.equal(all.length, 200);
+        assert.equal(new Set(all).size, 200, 'a firing was claimed twice');
+        assert.deepEqual((await other.c.listDueCronRoutines({})).routines, []);
+      } finally {
+        other.close();
+        await second.stop();
+      }
     });
   });
 }

@@ -122,7 +122,7 @@ function routineFromWire(r: WireRoutine | undefined): Routine {
     name: r.name,
     description: r.description,
     userId: r.userId,
-    enabled: r.enabled,
+    enabled: r.enabled ?? true,
     trigger: triggerFromWire(r.trigger),
     action: actionFromWire(r.action),
     guardrails: {
