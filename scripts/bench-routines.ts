@@ -14,6 +14,7 @@ const TOTAL = 10_000;
 const DUE = 100;
 const BATCH_IDS = 500;
 const ITERATIONS = { list: 200, claim: 50, batch: 200 };
+const ZONES = ['Europe/Berlin', 'America/New_York', 'Asia/Tokyo'];
 
 function routine(i: number, nextFireAt: Date | null, over: Partial<Routine> = {}): Routine {
   const t = new Date();
@@ -23,7 +24,8 @@ function routine(i: number, nextFireAt: Date | null, over: Partial<Routine> = {}
     description: '',
     userId: `user-${i % 100}`,
     enabled: true,
-    trigger: { kind: 'cron', schedule: '0 */15 * * * *', timezone: 'Europe/Berlin' },
+    // 60 distinct schedules in 3 zones: claims cannot lean on one shared computation.
+    trigger: { kind: 'cron', schedule: `0 ${i % 60} */2 * * *`, timezone: ZONES[i % ZONES.length]! },
     action: { kind: 'lightweight', prompt: 'check in', contextPaths: [], maxTokens: 4096, useTools: false, maxToolRounds: 3 },
     guardrails: { cooldownSecs: 300, maxConcurrent: 1, dedupWindowSecs: null },
     notify: { channel: null, user: null, onAttention: true, onFailure: true, onSuccess: false },

@@ -263,8 +263,9 @@ export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
         const at = now();
         const due = c.all<RoutineRow>(CLAIM_SELECT, [ts(at), limit]).map(toRoutine);
         const claimed: ClaimedFiring[] = [];
+        const nextOf = nextAfterClaim(at);
         for (const r of due) {
-          const next = nextAfterClaim(r.trigger, at);
+          const next = nextOf(r.trigger);
           c.run('UPDATE routines SET next_fire_at = ?, claimed_by = ?, claimed_at = ? WHERE id = ?', [optTs(next), owner, ts(at), r.id]);
           claimed.push({ routine: { ...r, nextFireAt: next }, fireAt: r.nextFireAt! });
         }

@@ -237,7 +237,8 @@ export function pgRoutines(pool: PgPool): RoutineStore {
         const at = now();
         const due = (await q.rows<RoutineRow>(CLAIM_SELECT, [iso(at), limit])).map(toRoutine);
         if (due.length === 0) return [];
-        const claimed: ClaimedFiring[] = due.map((r) => ({ routine: { ...r, nextFireAt: nextAfterClaim(r.trigger, at) }, fireAt: r.nextFireAt! }));
+        const nextOf = nextAfterClaim(at);
+        const claimed: ClaimedFiring[] = due.map((r) => ({ routine: { ...r, nextFireAt: nextOf(r.trigger) }, fireAt: r.nextFireAt! }));
         await q.exec(CLAIM_UPDATE, [
           claimed.map((f) => f.routine.id) as unknown as string,
           claimed.map((f) => optIso(f.routine.nextFireAt)) as unknown as string,
