@@ -87,6 +87,9 @@ async function main(argv: string[]): Promise<number> {
 
   const log: Logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination({ sync: false, minLength: 4096 }));
   const flush = () => new Promise<void>((resolve) => log.flush(() => resolve()));
+  // The buffer spares a write per RPC under load; when traffic is light it
+  // must not hold lines back (a quiet daemon would show nothing at all).
+  setInterval(() => log.flush(), 1000).unref();
   // grpc-js writes its own errors to stderr; they belong in the JSON log, so
   // that a boot failure stays one line on stderr.
   grpc.setLogger({ error: (...args: unknown[]) => log.warn({ source: 'grpc-js' }, args.map(String).join(' ')) });

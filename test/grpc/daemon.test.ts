@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { freePort } from '../support/postgres.js';
-import { backendEnv, parseLogs, promiseClient, rawCall, rejectsWith, removeTempDirs, runCli, startDaemon, type Daemon } from './client.js';
+import { backendEnv, parseLogs, promiseClient, rawCall, rejectsWith, removeTempDirs, runCli, sleep, startDaemon, type Daemon } from './client.js';
 import { reflect } from './reflection.js';
 
 const MAX = 64 * 1024;
@@ -181,6 +181,20 @@ describe('a running daemon (libsql)', () => {
 });
 
 describe('logs', () => {
+  it('a quiet daemon still writes its lines promptly (the buffer does not hold them back)', async () => {
+    const daemon = await startDaemon(await backendEnv('libsql'));
+    try {
+      const until = Date.now() + 5000;
+      while (!daemon.logs().some((l) => l.msg === 'agentstore serving') && Date.now() < until) await sleep(100);
+      const serving = daemon.logs().find((l) => l.msg === 'agentstore serving');
+      assert.ok(serving, `boot line written while running: ${daemon.stdout()}`);
+      assert.equal(serving.listen, daemon.address);
+      assert.equal(serving.backend, 'libsql');
+    } finally {
+      assert.equal((await daemon.stop()).code, 0);
+    }
+  });
+
   it('one JSON line per RPC with rpc, code and ms; no message content at info level', async () => {
     const daemon = await startDaemon(await backendEnv('libsql'));
     const conv = promiseClient(ConversationStore, daemon.address);
