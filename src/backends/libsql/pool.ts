@@ -85,6 +85,7 @@ export class LibsqlPool {
   private writing = false;
   private readonly writerWaiters: (() => void)[] = [];
   private lastYield = performance.now();
+  private yielding: Promise<void> | null = null;
   private closed = false;
 
   constructor(private readonly opts: LibsqlPoolOptions) {}
@@ -98,12 +99,20 @@ export class LibsqlPool {
     return new Conn(driver);
   }
 
-  private async maybeYield(): Promise<void> {
-    const t = performance.now();
-    if (t - this.lastYield > YIELD_AFTER_MS) {
-      await yieldToLoop();
+  /**
+   * One yield shared by every operation that arrives while it is pending. Each
+   * operation yielding on its own would queue one setImmediate per caller, and
+   * Node runs every queued immediate in the same check phase: with 64 callers
+   * that is 64 × YIELD_AFTER_MS of work before a timer gets to run.
+   */
+  private maybeYield(): Promise<void> | undefined {
+    if (this.yielding) return this.yielding;
+    if (performance.now() - this.lastYield <= YIELD_AFTER_MS) return undefined;
+    this.yielding = yieldToLoop().then(() => {
       this.lastYield = performance.now();
-    }
+      this.yielding = null;
+    });
+    return this.yielding;
   }
 
   private checkOpen(): void {
@@ -113,7 +122,8 @@ export class LibsqlPool {
   /** Runs `fn` with a reader connection of its own. */
   async read<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
     this.checkOpen();
-    await this.maybeYield();
+    const pause = this.maybeYield();
+    if (pause) await pause;
     const c = this.idleReaders.pop() ?? (await this.newOrWaitReader());
     try {
       return await fn(c);
@@ -140,7 +150,8 @@ export class LibsqlPool {
    */
   async write<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
     this.checkOpen();
-    await this.maybeYield();
+    const pause = this.maybeYield();
+    if (pause) await pause;
     if (this.writing) await new Promise<void>((resolve) => this.writerWaiters.push(resolve));
     this.writing = true;
     const c = (this.writer ??= this.connect());
