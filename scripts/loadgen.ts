@@ -1,11 +1,14 @@
 // The benchmark's load generator: a separate process that drives one or more
 // daemons over gRPC on loopback with the same closed loop, the same requests
-// and one channel per daemon. Targets are interleaved cell by cell so a slow
-// moment of the shared machine does not land on one of them only.
+// and one channel per daemon. Targets take turns in short rounds within each
+// cell, so a slow moment of the shared machine does not land on one only.
 //
 //   node dist/scripts/loadgen.js '{"targets":[{"name":"ours","address":"127.0.0.1:N"}],…}'
-// Prints one JSON line per cell on stdout.
+// Prints one JSON line per cell and target on stdout, then one line
+// {"marks":{target:[label,…]}} naming each window the daemon's loop-monitor
+// reported, in order: "boot", "gap" (warm-up, other target's turn), "op|c".
 import * as grpc from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { create, fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { serviceDefinition } from '../src/grpc/bridge.js';
@@ -16,14 +19,16 @@ import {
   type ListConversationMessagesPaginatedResponse,
 } from '../src/gen/agentstore/v1/conversations_pb.js';
 import { GetSettingRequestSchema, SetSettingRequestSchema, SettingsStore, type GetSettingResponse } from '../src/gen/agentstore/v1/settings_pb.js';
-import { MESSAGE_CONTENT, PAGE_SIZE, runCell, SEED, SETTING_KEYS, settingKey, type Op } from './bench-lib.js';
+import { MESSAGE_CONTENT, PAGE_SIZE, runCells, SEED, SETTING_KEYS, settingKey, type Op } from './bench-lib.js';
 
 export interface LoadPlan {
-  targets: { name: string; address: string }[];
+  /** pid: the daemon's process, preloaded with loop-monitor, signalled around each measured window. */
+  targets: { name: string; address: string; pid: number }[];
   ops: Op[];
   concurrencies: number[];
   warmupMs: number;
   durationMs: number;
+  rounds: number;
   maxOps: number;
 }
 
@@ -86,20 +91,34 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
     clients.set(t.name, c);
   }
+  const marks: Record<string, string[]> = Object.fromEntries(plan.targets.map((t) => [t.name, []]));
+  const mark = async (t: (typeof plan.targets)[number], label: string) => {
+    process.kill(t.pid, 'SIGUSR2');
+    marks[t.name]!.push(label);
+    // Two signals in quick succession could merge into one.
+    await sleep(20);
+  };
+  for (const t of plan.targets) await mark(t, 'boot');
   for (const op of plan.ops) {
     for (const concurrency of plan.concurrencies) {
-      for (const t of plan.targets) {
-        const client = clients.get(t.name)!;
-        const result = await runCell((i) => unary(client, op, i), {
+      const results = await runCells(
+        plan.targets.map((t) => {
+          const client = clients.get(t.name)!;
+          return (i: number) => unary(client, op, i);
+        }),
+        {
           concurrency,
           warmupMs: plan.warmupMs,
           durationMs: plan.durationMs,
+          rounds: plan.rounds,
           maxOps: plan.maxOps,
-        });
-        process.stdout.write(JSON.stringify({ target: t.name, op, concurrency, result }) + '\n');
-      }
+          onWindow: (i, phase) => mark(plan.targets[i]!, phase === 'start' ? 'gap' : `${op}|${concurrency}`),
+        },
+      );
+      plan.targets.forEach((t, i) => process.stdout.write(JSON.stringify({ target: t.name, op, concurrency, result: results[i] }) + '\n'));
     }
   }
+  process.stdout.write(JSON.stringify({ marks }) + '\n');
   for (const c of clients.values()) c.close();
 }
 
