@@ -78,7 +78,10 @@ export function timestamp(field: string, v: unknown): Date {
 export function json(field: string, v: unknown): string {
   checkJson(field, v, 0);
   const s = JSON.stringify(v);
-  if (s.length > MAX_JSON_BYTES) throw invalidArgument(field, `larger than ${MAX_JSON_BYTES} bytes`);
+  // Bytes as stored (UTF-8), not UTF-16 units: "é" counts 2, an emoji 4.
+  if (s.length > MAX_JSON_BYTES / 3 && Buffer.byteLength(s, 'utf8') > MAX_JSON_BYTES) {
+    throw invalidArgument(field, `larger than ${MAX_JSON_BYTES} bytes`);
+  }
   return s;
 }
 
