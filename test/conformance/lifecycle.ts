@@ -67,6 +67,28 @@ export function lifecycleSuite(ctx: SuiteContext): void {
       }
     });
 
+    it('close with operations in flight: each one succeeds or fails unavailable, and what succeeded is kept', async () => {
+      const config = await ctx.backend.config();
+      const u = `user-${randomUUID()}`;
+      const db = await openMigrated(config);
+      const id = await db.createConversation('gateway', u);
+      const writes = Array.from({ length: 200 }, (_, i) => db.addConversationMessage(id, 'user', `m${i}`));
+      const reads = Array.from({ length: 50 }, () => db.listConversationMessages(id));
+      await db.close();
+      const results = await Promise.allSettled([...writes, ...reads]);
+      for (const r of results) {
+        if (r.status === 'rejected') await assertStoreError(Promise.reject(r.reason), 'unavailable');
+      }
+      const stored = results.slice(0, writes.length).filter((r) => r.status === 'fulfilled').length;
+      await assertStoreError(db.addConversationMessage(id, 'user', 'late'), 'unavailable');
+      const reopened = await openMigrated(config);
+      try {
+        assert.equal((await reopened.listConversationMessages(id)).length, stored);
+      } finally {
+        await reopened.close();
+      }
+    });
+
     it('two Databases migrating one fresh database at once both succeed; each version is recorded once', async () => {
       const config = await ctx.backend.config();
       const a = openDatabase(config);

@@ -35,6 +35,11 @@ export function settingsSuite(ctx: SuiteContext): void {
         1e21,
         2 ** 53,
         -(2 ** 31),
+        0.30000000000000004,
+        123456789.12345678,
+        1e300,
+        5e-324,
+        -1.5e-10,
         '',
         'héllo 👋 "quoted" \\ \n\t',
         [],
@@ -234,9 +239,14 @@ export function settingsSuite(ctx: SuiteContext): void {
         'lone \udc00 surrogate',
         deep,
         'x'.repeat(1024 * 1024),
+        'é'.repeat(600 * 1024), // 600 Ki characters, 1.2 MiB as stored
         10n,
       ];
       for (const bad of badValues) await assertStoreError(db.setSetting(u, 'k', bad as never), 'invalid_argument', /^value:/);
+      // Just under the limit is accepted.
+      await db.setSetting(u, 'big', 'é'.repeat(512 * 1024 - 2));
+      assert.equal(await db.getSetting(u, 'big'), 'é'.repeat(512 * 1024 - 2));
+      await db.deleteSetting(u, 'big');
       for (const bad of [null, [], ['a'], 'text', 1]) {
         await assertStoreError(db.setAllSettings(u, bad as never), 'invalid_argument', /^settings:/);
       }
