@@ -51,16 +51,31 @@ export class Conn {
     return s;
   }
 
+  /**
+   * Runs one cached statement. A statement whose step failed is dropped from
+   * the cache: the driver does not reset it, and its next use would throw the
+   * old error again.
+   */
+  private use<R>(sql: string, step: (s: Statement) => R): R {
+    const s = this.prepare(sql);
+    try {
+      return step(s);
+    } catch (e) {
+      this.statements.delete(sql);
+      throw e;
+    }
+  }
+
   all<T = Row>(sql: string, params: Param[] = []): T[] {
-    return this.prepare(sql).all(...params) as T[];
+    return this.use(sql, (s) => s.all(...params) as T[]);
   }
 
   get<T = Row>(sql: string, params: Param[] = []): T | undefined {
-    return this.prepare(sql).get(...params) as T | undefined;
+    return this.use(sql, (s) => s.get(...params) as T | undefined);
   }
 
   run(sql: string, params: Param[] = []): { changes: number; lastInsertRowid: number } {
-    const r = this.prepare(sql).run(...params);
+    const r = this.use(sql, (s) => s.run(...params));
     return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
   }
 
