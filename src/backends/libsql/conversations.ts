@@ -80,7 +80,9 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
     createConversation: (channel, userId, threadId) => pool.write((c) => insertConversation(c, channel, userId, threadId ?? null, '{}')),
 
     async touchConversation(id) {
-      await pool.write((c) => c.run('UPDATE conversations SET last_activity = ? WHERE id = ?', [ts(now()), id]));
+      // last_activity never moves back (another process's clock may lag), so
+      // a later message is never timed before an earlier one.
+      await pool.write((c) => c.run('UPDATE conversations SET last_activity = max(last_activity, ?) WHERE id = ?', [ts(now()), id]));
     },
 
     addConversationMessage: (conversationId, role, content) =>
@@ -110,7 +112,7 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
         const r = c.run(
           `INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
            VALUES (?, ?, ?, ?, ?, ?, '{}')
-           ON CONFLICT (id) DO UPDATE SET last_activity = excluded.last_activity
+           ON CONFLICT (id) DO UPDATE SET last_activity = max(conversations.last_activity, excluded.last_activity)
            WHERE conversations.user_id = excluded.user_id AND conversations.channel = excluded.channel`,
           [id, channel, userId, threadId ?? null, t, t],
         );

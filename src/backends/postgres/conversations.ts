@@ -22,7 +22,9 @@ const LIST_ALL = sql(`SELECT ${SUMMARY_COLUMNS} FROM conversations c WHERE c.use
   ORDER BY c.last_activity DESC, c.seq DESC LIMIT $2`);
 const INSERT_CONVERSATION = sql(`INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
   VALUES ($1, $2, $3, $4, $5, $5, $6::jsonb)`);
-const TOUCH = sql('UPDATE conversations SET last_activity = $2 WHERE id = $1');
+// last_activity never moves back (another daemon's clock may lag), so a
+// later message is never timed before an earlier one.
+const TOUCH = sql('UPDATE conversations SET last_activity = GREATEST(last_activity, $2) WHERE id = $1');
 // One statement, so the message and the touch are atomic without a
 // transaction round trip. Touching first takes the conversation's row lock,
 // so concurrent adds to one conversation take their seq in lock order, and
@@ -37,7 +39,7 @@ const ADD_MESSAGE = sql(`WITH c AS (
   SELECT $1, $2, $3, $4, last_activity FROM c`);
 const ENSURE = sql(`INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
   VALUES ($1, $2, $3, $4, $5, $5, '{}'::jsonb)
-  ON CONFLICT (id) DO UPDATE SET last_activity = EXCLUDED.last_activity
+  ON CONFLICT (id) DO UPDATE SET last_activity = GREATEST(conversations.last_activity, EXCLUDED.last_activity)
   WHERE conversations.user_id = EXCLUDED.user_id AND conversations.channel = EXCLUDED.channel`);
 const FIND_ROUTINE = sql("SELECT id FROM conversations WHERE user_id = $1 AND metadata ->> 'routine_id' = $2");
 const FIND_HEARTBEAT = sql("SELECT id FROM conversations WHERE user_id = $1 AND metadata ->> 'thread_type' = 'heartbeat'");
