@@ -400,6 +400,9 @@ export function conversationSuite(ctx: SuiteContext): void {
         assert.notEqual(await db.getOrCreateHeartbeatConversation(user()), id);
         await assertStoreError(db.createConversationWithMetadata('gateway', u, { thread_type: 'heartbeat' }), 'already_exists', /heartbeat/);
         assert.equal((await db.listConversationsAllChannels(u, 10)).length, 1);
+        // A refused statement leaves nothing behind: the same call with other metadata works at once.
+        await db.createConversationWithMetadata('gateway', u, { thread_type: 'thread' });
+        assert.equal((await db.listConversationsAllChannels(u, 10)).length, 2);
       });
 
       it('heartbeat: an imported heartbeat conversation is the singleton', async () => {
