@@ -13,14 +13,17 @@ import { SetSettingRequestSchema, SettingsStore } from '../../src/gen/agentstore
 import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { freePort } from '../support/postgres.js';
+import { freePort, stopTestServer } from '../support/postgres.js';
 import { backendEnv, parseLogs, promiseClient, rawCall, rejectsWith, removeTempDirs, runCli, sleep, startDaemon, type Daemon } from './client.js';
 import { reflect } from './reflection.js';
 
 const MAX = 64 * 1024;
 const { DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE } = grpc.status;
 
-after(() => removeTempDirs());
+after(async () => {
+  removeTempDirs();
+  await stopTestServer();
+});
 
 describe('a running daemon (libsql)', () => {
   let daemon: Daemon;
@@ -245,9 +248,9 @@ describe('logs', () => {
   });
 });
 
-describe('shutdown', () => {
+for (const backend of ['libsql', 'postgres'] as const) describe(`shutdown on ${backend}`, () => {
   it('SIGTERM while calls are in flight: they complete, exit 0, database closed; nothing acknowledged is lost', async (t) => {
-    const env = await backendEnv('libsql');
+    const env = await backendEnv(backend);
     const daemon = await startDaemon(env);
     const conv = promiseClient(ConversationStore, daemon.address);
     const { id } = await conv.createConversation({ channel: 'web', userId: 'drain' });
@@ -361,8 +364,8 @@ describe('boot', () => {
     assert.match(oneLine(d.stderr), /LIBSQL_PATH/);
   });
 
-  it('`migrate` applies the schema and exits 0; `status` prints JSON', async () => {
-    const env = await backendEnv('libsql');
+  for (const backend of ['libsql', 'postgres'] as const) it(`\`migrate\` applies the schema and exits 0; \`status\` prints JSON (${backend})`, async () => {
+    const env = await backendEnv(backend);
     const m = await runCli(['migrate'], env);
     assert.equal(m.code, 0, m.stderr);
     const migrated = parseLogs(m.stdout).find((l) => l.msg === 'migrations applied');
@@ -370,7 +373,8 @@ describe('boot', () => {
     const s = await runCli(['status'], env);
     assert.equal(s.code, 0, s.stderr);
     const status = JSON.parse(oneLine(s.stdout)) as Record<string, unknown>;
-    assert.equal(status.backend, 'libsql');
+    assert.equal(status.backend, backend);
+    if (backend === 'postgres') assert.ok(!s.stdout.includes(new URL(env.DATABASE_URL!).password), 'status hides the password');
     assert.equal(status.schemaVersion, status.latestSchemaVersion);
     assert.equal(status.schemaVersion, migrated.schemaVersion);
     assert.equal(typeof status.version, 'string');

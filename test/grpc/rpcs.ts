@@ -13,6 +13,7 @@ import { Admin } from '../../src/gen/agentstore/v1/admin_pb.js';
 import { ConversationStore, type ConversationMessage } from '../../src/gen/agentstore/v1/conversations_pb.js';
 import { SetSettingRequestSchema, SettingsStore } from '../../src/gen/agentstore/v1/settings_pb.js';
 import { ToolFailureStore } from '../../src/gen/agentstore/v1/tool_failures_pb.js';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { stopTestServer } from '../support/postgres.js';
 import { backendEnv, promiseClient, rawCall, rejectsWith, removeTempDirs, startDaemon, type BackendName, type Daemon, type PromiseClient } from './client.js';
 
@@ -475,6 +476,43 @@ export function rpcSuite(backend: BackendName): void {
         // All defaults: a field is named (not a decode failure).
         await rejectsWith(rawCall(daemon.address, '/agentstore.v1.SettingsStore/SetSetting', new Uint8Array()), INVALID_ARGUMENT, /^(user_id|key|value):/);
         await rejectsWith(rawCall(daemon.address, '/agentstore.v1.SettingsStore/GetSetting', new Uint8Array()), INVALID_ARGUMENT, /^user_id:/);
+      });
+
+      it('unknown fields are ignored (an older daemon serves a newer client)', async () => {
+        const body = new BinaryWriter().tag(1, WireType.LengthDelimited).string('u-unknown').tag(2, WireType.LengthDelimited).string('k').tag(99, WireType.Varint).int32(5).finish();
+        assert.equal((await rawCall(daemon.address, '/agentstore.v1.SettingsStore/GetSetting', body)).length, 0, 'found=false, value absent: empty message');
+      });
+
+      it('a Value nested past the decoder depth is INVALID_ARGUMENT, even 5000 levels deep', async () => {
+        for (const depth of [40, 70, 5000]) {
+          // Value{list_value{values: Value{…}}}, built inside out.
+          let inner = new BinaryWriter().tag(1, WireType.Varint).int32(0).finish();
+          for (let i = 0; i < depth; i++) {
+            const list = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(inner).finish();
+            inner = new BinaryWriter().tag(6, WireType.LengthDelimited).bytes(list).finish();
+          }
+          const body = new BinaryWriter().tag(1, WireType.LengthDelimited).string('u-deep').tag(2, WireType.LengthDelimited).string(`d${depth}`).tag(3, WireType.LengthDelimited).bytes(inner).finish();
+          const call = rawCall(daemon.address, '/agentstore.v1.SettingsStore/SetSetting', body);
+          if (depth === 40) await call;
+          else await rejectsWith(call, INVALID_ARGUMENT);
+        }
+        assert.deepEqual((await settings.listSettings({ userId: 'u-deep' })).settings.map((x) => x.key), ['d40']);
+      });
+
+      it('NUL characters, out-of-range timestamps and oversize names are INVALID_ARGUMENT on every backend', async () => {
+        const { id } = await conv.createConversation({ channel: 'web', userId: 'u-nul' });
+        await rejectsWith(conv.addConversationMessage({ conversationId: id, role: 'user', content: 'a\u0000b' }), INVALID_ARGUMENT, /content/);
+        await rejectsWith(conv.createConversation({ channel: 'web', userId: 'u\u0000' }), INVALID_ARGUMENT, /user_id/);
+        await rejectsWith(settings.setSetting({ userId: 'u-nul', key: 'k', value: str('x\u0000') }), INVALID_ARGUMENT, /value/);
+        await rejectsWith(conv.createConversationWithMetadata({ channel: 'web', userId: 'u-nul', metadata: { 'a\u0000': 1 } }), INVALID_ARGUMENT, /metadata/);
+        await rejectsWith(conv.createConversationWithMetadata({ channel: 'web', userId: 'u-nul', metadata: { a: Number.NaN } }), INVALID_ARGUMENT, /metadata/);
+        await rejectsWith(conv.listConversationMessagesPaginated({ conversationId: id, limit: 1n, before: { seconds: 10n ** 15n } }), INVALID_ARGUMENT, /before/);
+        await rejectsWith(conv.listConversationMessagesPaginated({ conversationId: id, limit: 1n, before: { seconds: -(10n ** 12n) } }), INVALID_ARGUMENT, /before/);
+        await rejectsWith(settings.getSetting({ userId: 'u'.repeat(513), key: 'k' }), INVALID_ARGUMENT, /user_id/);
+        await rejectsWith(settings.setSetting({ userId: 'u-nul', key: 'k'.repeat(600), value: num(1) }), INVALID_ARGUMENT, /key/);
+        assert.deepEqual((await conv.listConversationMessages({ conversationId: id })).messages, []);
+        assert.equal((await settings.hasSettings({ userId: 'u-nul' })).hasSettings, false);
+        assert.equal((await conv.listConversationsAllChannels({ userId: 'u-nul', limit: 10n })).conversations.length, 1);
       });
 
       it('an unknown method is UNIMPLEMENTED', async () => {
