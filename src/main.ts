@@ -4,12 +4,14 @@
 // or bad setting. Failures print one line that says what to fix.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { openDatabase } from './backends/open.js';
 import { projectRoot } from './backends/migrations.js';
 import { ConfigError, loadConfig, redactUrl, SETTING_NAMES, type Config } from './config.js';
 import { startServer } from './grpc/server.js';
 import { housekeepingTasks, startHousekeeping } from './housekeeping.js';
+import type { Database } from './store/database.js';
 import { StoreError } from './store/errors.js';
 
 const VERSION = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -44,8 +46,11 @@ function bootFailure(c: Config, e: unknown): string {
   if (c.backend === 'postgres' && typeof code === 'string' && /^(28|3D)/.test(code)) {
     return `DATABASE_URL: PostgreSQL refused the connection (${(e as Error).message})`;
   }
-  if (c.backend === 'libsql' && typeof code === 'string' && code.startsWith('SQLITE')) {
-    return `LIBSQL_PATH: cannot use ${c.libsqlPath} (${(e as Error).message})`;
+  // Anything else that goes wrong opening libSQL is about the file or its
+  // directory (SQLite codes, file-system codes, or the driver's uncoded
+  // ConnectionFailed).
+  if (c.backend === 'libsql') {
+    return `LIBSQL_PATH: cannot use ${c.libsqlPath} (${e instanceof Error ? e.message : String(e)})`;
   }
   return e instanceof Error ? e.message : String(e);
 }
@@ -83,13 +88,22 @@ async function main(argv: string[]): Promise<number> {
 
   const log: Logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination({ sync: false, minLength: 4096 }));
   const flush = () => new Promise<void>((resolve) => log.flush(() => resolve()));
-  const db = openDatabase(config, (e) => log.warn({ err: { message: e.message } }, 'idle database connection lost'));
+  // The buffer spares a write per RPC under load; when traffic is light it
+  // must not hold lines back (a quiet daemon would show nothing at all).
+  setInterval(() => log.flush(), 1000).unref();
+  // grpc-js writes its own errors to stderr; they belong in the JSON log, so
+  // that a boot failure stays one line on stderr.
+  grpc.setLogger({ error: (...args: unknown[]) => log.warn({ source: 'grpc-js' }, args.map(String).join(' ')) });
 
+  let db: Database | undefined;
   try {
+    db = openDatabase(config, (e) => log.warn({ err: { message: e.message } }, 'idle database connection lost'));
     await db.runMigrations();
   } catch (e) {
-    process.stderr.write(`agentstore: ${bootFailure(config, e)}\n`);
-    await db.close().catch(() => undefined);
+    process.stderr.write(`agentstore: ${bootFailure(config, e).replace(/\s*\n\s*/g, ' ')}\n`);
+    // Set now: a close that never settles must not turn this into exit 0.
+    process.exitCode = 1;
+    await db?.close().catch(() => undefined);
     return 1;
   }
 
@@ -107,7 +121,8 @@ async function main(argv: string[]): Promise<number> {
     running = await startServer(config, db, log, VERSION);
   } catch (e) {
     process.stderr.write(`agentstore: AGENTSTORE_LISTEN: cannot listen on ${config.listen} (${e instanceof Error ? e.message : String(e)})\n`);
-    await db.close();
+    process.exitCode = 1;
+    await db.close().catch(() => undefined);
     return 1;
   }
   log.info({ version: VERSION, listen: config.listen, port: running.port, ...describeDatabase(config), schemaVersion: db.info().schemaVersion }, 'agentstore serving');

@@ -1,14 +1,9 @@
 // Error messages for ConversationStore failures, the same on both backends.
 import { StoreError } from '../store/errors.js';
 
-/** Turns a foreign-key failure into a message that names the conversation. */
-export function conversationMustExist(conversationId: string) {
-  return (e: unknown): never => {
-    if (e instanceof StoreError && e.kind === 'failed_precondition') {
-      throw new StoreError('failed_precondition', `conversation_id: conversation ${conversationId} does not exist`, { cause: e });
-    }
-    throw e;
-  };
+/** A message for a conversation that does not exist. */
+export function conversationMissing(conversationId: string): StoreError {
+  return new StoreError('failed_precondition', `conversation_id: conversation ${conversationId} does not exist`);
 }
 
 /** Turns a unique-index failure on metadata into a message that says which rule. */

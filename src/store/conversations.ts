@@ -85,9 +85,11 @@ export const conversationChecks: ArgChecks<ConversationStore> = {
   createConversationWithMetadata: (channel, userId, metadata) => {
     v.jsonObject('metadata', metadata);
     // The routine_id key feeds a unique index keyed by its text; a non-UUID
-    // there could never match getOrCreateRoutineConversation, so refuse it.
-    if (metadata.routine_id !== undefined && metadata.routine_id !== null) v.uuid('metadata.routine_id', metadata.routine_id);
-    return [v.name('channel', channel), v.name('user_id', userId), metadata];
+    // there could never match getOrCreateRoutineConversation, so refuse it,
+    // and store it lowercase as that method looks it up.
+    const routineId = metadata.routine_id;
+    const stored = routineId === undefined || routineId === null ? metadata : { ...metadata, routine_id: v.uuid('metadata.routine_id', routineId) };
+    return [v.name('channel', channel), v.name('user_id', userId), stored];
   },
   listConversationMessagesPaginated: (conversationId, before, limit) => [
     v.uuid('conversation_id', conversationId),

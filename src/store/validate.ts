@@ -6,6 +6,17 @@ import type { JsonObject, JsonValue } from './types.js';
 import { MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_LIST_LIMIT, MAX_NAME_CHARS, MAX_TEXT_CHARS } from './limits.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// A surrogate without its pair has no UTF-8 form: PostgreSQL refuses it in
+// jsonb and both drivers would otherwise store U+FFFD in text, so a value
+// would not come back as written.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why a string cannot be stored as given, or null when it can. */
+function unstorable(s: string): string | null {
+  if (s.includes('\u0000')) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(s)) return 'must be valid Unicode (unpaired surrogate)';
+  return null;
+}
 
 export function uuid(field: string, v: unknown): string {
   if (typeof v !== 'string' || !UUID_RE.test(v)) throw invalidArgument(field, 'must be a UUID (8-4-4-4-12 hex digits)');
@@ -20,7 +31,8 @@ function checkString(field: string, v: unknown, max: number): string {
   if (typeof v !== 'string') throw invalidArgument(field, 'must be a string');
   if (v.length > max) throw invalidArgument(field, `longer than ${max} characters`);
   // PostgreSQL text cannot hold NUL; refuse it on both backends alike.
-  if (v.includes('\u0000')) throw invalidArgument(field, 'must not contain NUL characters');
+  const why = unstorable(v);
+  if (why) throw invalidArgument(field, why);
   return v;
 }
 
@@ -66,7 +78,10 @@ export function timestamp(field: string, v: unknown): Date {
 export function json(field: string, v: unknown): string {
   checkJson(field, v, 0);
   const s = JSON.stringify(v);
-  if (s.length > MAX_JSON_BYTES) throw invalidArgument(field, `larger than ${MAX_JSON_BYTES} bytes`);
+  // Bytes as stored (UTF-8), not UTF-16 units: "é" counts 2, an emoji 4.
+  if (s.length > MAX_JSON_BYTES / 3 && Buffer.byteLength(s, 'utf8') > MAX_JSON_BYTES) {
+    throw invalidArgument(field, `larger than ${MAX_JSON_BYTES} bytes`);
+  }
   return s;
 }
 
@@ -82,9 +97,11 @@ export function isPlainObject(v: unknown): v is JsonObject {
 function checkJson(field: string, v: unknown, depth: number): asserts v is JsonValue {
   if (depth > MAX_JSON_DEPTH) throw invalidArgument(field, `nested deeper than ${MAX_JSON_DEPTH} levels`);
   switch (typeof v) {
-    case 'string':
-      if (v.includes('\u0000')) throw invalidArgument(field, 'must not contain NUL characters');
+    case 'string': {
+      const why = unstorable(v);
+      if (why) throw invalidArgument(field, why);
       return;
+    }
     case 'boolean':
       return;
     case 'number':
@@ -97,7 +114,8 @@ function checkJson(field: string, v: unknown, depth: number): asserts v is JsonV
         return;
       }
       for (const [k, item] of Object.entries(v)) {
-        if (k.includes('\u0000')) throw invalidArgument(field, 'keys must not contain NUL characters');
+        const why = unstorable(k);
+        if (why) throw invalidArgument(field, `keys ${why}`);
         checkJson(field, item, depth + 1);
       }
       return;

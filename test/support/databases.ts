@@ -51,3 +51,33 @@ export async function openMigrated(config: Config): Promise<Database> {
   await db.runMigrations();
   return db;
 }
+
+/**
+ * The migration history rows of the database `config` points at, read
+ * directly (the Database interface does not expose them): version → how many
+ * times it is recorded.
+ */
+export async function migrationHistory(config: Config): Promise<Map<number, number>> {
+  const rows: { version: number }[] = [];
+  if (config.backend === 'postgres') {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: config.databaseUrl! });
+    await c.connect();
+    try {
+      rows.push(...(await c.query<{ version: number }>('SELECT version FROM agentstore_schema_history')).rows);
+    } finally {
+      await c.end();
+    }
+  } else {
+    const { default: Libsql } = await import('libsql');
+    const d = new Libsql(config.libsqlPath, { readonly: true });
+    try {
+      rows.push(...(d.prepare('SELECT version FROM agentstore_schema_history').all() as { version: number }[]));
+    } finally {
+      d.close();
+    }
+  }
+  const out = new Map<number, number>();
+  for (const r of rows) out.set(Number(r.version), (out.get(Number(r.version)) ?? 0) + 1);
+  return out;
+}

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { now } from '../../store/clock.js';
 import type { ConversationMessage, ConversationStore, ConversationSummary } from '../../store/conversations.js';
 import type { JsonObject } from '../../store/types.js';
-import { conversationMustExist, singletonConflict } from '../conversation-errors.js';
+import { conversationMissing, singletonConflict } from '../conversation-errors.js';
 import { readJson, readTs, ts } from './codec.js';
 import type { Conn, LibsqlPool } from './pool.js';
 
@@ -80,25 +80,31 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
     createConversation: (channel, userId, threadId) => pool.write((c) => insertConversation(c, channel, userId, threadId ?? null, '{}')),
 
     async touchConversation(id) {
-      await pool.write((c) => c.run('UPDATE conversations SET last_activity = ? WHERE id = ?', [ts(now()), id]));
+      // last_activity never moves back (another process's clock may lag), so
+      // a later message is never timed before an earlier one.
+      await pool.write((c) => c.run('UPDATE conversations SET last_activity = max(last_activity, ?) WHERE id = ?', [ts(now()), id]));
     },
 
     addConversationMessage: (conversationId, role, content) =>
-      pool
-        .write((c) => {
-          const id = randomUUID();
-          const t = ts(now());
-          c.run('INSERT INTO conversation_messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)', [
-            id,
-            conversationId,
-            role,
-            content,
-            t,
-          ]);
-          c.run('UPDATE conversations SET last_activity = ? WHERE id = ?', [t, conversationId]);
-          return id;
-        })
-        .catch(conversationMustExist(conversationId)),
+      // Touch first: created_at is never earlier than the conversation's last
+      // activity, so (created_at, seq) order is seq order even if another
+      // process's clock wrote a later time. An unknown conversation has no row.
+      pool.write((c) => {
+        const touched = c.get<{ last_activity: string }>(
+          'UPDATE conversations SET last_activity = max(last_activity, ?) WHERE id = ? RETURNING last_activity',
+          [ts(now()), conversationId],
+        );
+        if (!touched) throw conversationMissing(conversationId);
+        const id = randomUUID();
+        c.run('INSERT INTO conversation_messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)', [
+          id,
+          conversationId,
+          role,
+          content,
+          touched.last_activity,
+        ]);
+        return id;
+      }),
 
     ensureConversation: (id, channel, userId, threadId) =>
       pool.write((c) => {
@@ -106,7 +112,7 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
         const r = c.run(
           `INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
            VALUES (?, ?, ?, ?, ?, ?, '{}')
-           ON CONFLICT (id) DO UPDATE SET last_activity = excluded.last_activity
+           ON CONFLICT (id) DO UPDATE SET last_activity = max(conversations.last_activity, excluded.last_activity)
            WHERE conversations.user_id = excluded.user_id AND conversations.channel = excluded.channel`,
           [id, channel, userId, threadId ?? null, t, t],
         );
@@ -202,7 +208,9 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
           if (!row) return;
           const current = readJson('metadata', row.metadata);
           const next: JsonObject = current !== null && typeof current === 'object' && !Array.isArray(current) ? current : {};
-          next[key] = value;
+          // defineProperty, not assignment: a key such as "__proto__" must
+          // become a plain key, not the object's prototype.
+          Object.defineProperty(next, key, { value, enumerable: true, writable: true, configurable: true });
           c.run('UPDATE conversations SET metadata = ? WHERE id = ?', [JSON.stringify(next), id]);
         })
         .catch(singletonConflict);

@@ -51,16 +51,31 @@ export class Conn {
     return s;
   }
 
+  /**
+   * Runs one cached statement. A statement whose step failed is dropped from
+   * the cache: the driver does not reset it, and its next use would throw the
+   * old error again.
+   */
+  private use<R>(sql: string, step: (s: Statement) => R): R {
+    const s = this.prepare(sql);
+    try {
+      return step(s);
+    } catch (e) {
+      this.statements.delete(sql);
+      throw e;
+    }
+  }
+
   all<T = Row>(sql: string, params: Param[] = []): T[] {
-    return this.prepare(sql).all(...params) as T[];
+    return this.use(sql, (s) => s.all(...params) as T[]);
   }
 
   get<T = Row>(sql: string, params: Param[] = []): T | undefined {
-    return this.prepare(sql).get(...params) as T | undefined;
+    return this.use(sql, (s) => s.get(...params) as T | undefined);
   }
 
   run(sql: string, params: Param[] = []): { changes: number; lastInsertRowid: number } {
-    const r = this.prepare(sql).run(...params);
+    const r = this.use(sql, (s) => s.run(...params));
     return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
   }
 
@@ -80,12 +95,14 @@ const YIELD_AFTER_MS = 10;
 export class LibsqlPool {
   private readonly idleReaders: Conn[] = [];
   private readerCount = 0;
-  private readonly readerWaiters: ((c: Conn) => void)[] = [];
+  private readonly readerWaiters: { resolve: (c: Conn) => void; reject: (e: unknown) => void }[] = [];
   private writer: Conn | null = null;
   private writing = false;
   private readonly writerWaiters: (() => void)[] = [];
   private lastYield = performance.now();
+  private yielding: Promise<void> | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: LibsqlPoolOptions) {}
 
@@ -98,12 +115,20 @@ export class LibsqlPool {
     return new Conn(driver);
   }
 
-  private async maybeYield(): Promise<void> {
-    const t = performance.now();
-    if (t - this.lastYield > YIELD_AFTER_MS) {
-      await yieldToLoop();
+  /**
+   * One yield shared by every operation that arrives while it is pending. Each
+   * operation yielding on its own would queue one setImmediate per caller, and
+   * Node runs every queued immediate in the same check phase: with 64 callers
+   * that is 64 × YIELD_AFTER_MS of work before a timer gets to run.
+   */
+  private maybeYield(): Promise<void> | undefined {
+    if (this.yielding) return this.yielding;
+    if (performance.now() - this.lastYield <= YIELD_AFTER_MS) return undefined;
+    this.yielding = yieldToLoop().then(() => {
       this.lastYield = performance.now();
-    }
+      this.yielding = null;
+    });
+    return this.yielding;
   }
 
   private checkOpen(): void {
@@ -113,25 +138,70 @@ export class LibsqlPool {
   /** Runs `fn` with a reader connection of its own. */
   async read<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
     this.checkOpen();
-    await this.maybeYield();
+    const pause = this.maybeYield();
+    if (pause) {
+      await pause;
+      this.checkOpen();
+    }
     const c = this.idleReaders.pop() ?? (await this.newOrWaitReader());
     try {
       return await fn(c);
     } catch (e) {
       throw translate(e);
     } finally {
-      const next = this.readerWaiters.shift();
-      if (next) next(c);
-      else this.idleReaders.push(c);
+      this.releaseReader(c);
     }
   }
 
   private newOrWaitReader(): Promise<Conn> | Conn {
     if (this.readerCount < this.opts.maxReaders) {
       this.readerCount++;
-      return this.connect();
+      try {
+        return this.connect();
+      } catch (e) {
+        this.readerCount--;
+        throw translate(e);
+      }
     }
-    return new Promise((resolve) => this.readerWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.readerWaiters.push({ resolve, reject }));
+  }
+
+  private releaseReader(c: Conn): void {
+    if (this.closed) {
+      // Closed while this read ran: the connection is not returned to anyone.
+      this.readerCount--;
+      c.close();
+      return;
+    }
+    const next = this.readerWaiters.shift();
+    if (next) next.resolve(c);
+    else this.idleReaders.push(c);
+  }
+
+  /**
+   * Takes the writer connection after every earlier holder, runs `fn`, and
+   * hands the writer on. Once the pool is closed, holders still queued fail
+   * UNAVAILABLE instead of reopening a connection (`drain` is close() itself).
+   */
+  private async exclusive<T>(fn: (c: Conn) => T | Promise<T>, drain = false): Promise<T> {
+    if (this.writing) await new Promise<void>((resolve) => this.writerWaiters.push(resolve));
+    this.writing = true;
+    try {
+      if (!drain) this.checkOpen();
+      let c = this.writer;
+      if (!c) {
+        try {
+          c = this.writer = this.connect();
+        } catch (e) {
+          throw translate(e);
+        }
+      }
+      return await fn(c);
+    } finally {
+      const next = this.writerWaiters.shift();
+      if (next) next();
+      else this.writing = false;
+    }
   }
 
   /**
@@ -140,60 +210,55 @@ export class LibsqlPool {
    */
   async write<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
     this.checkOpen();
-    await this.maybeYield();
-    if (this.writing) await new Promise<void>((resolve) => this.writerWaiters.push(resolve));
-    this.writing = true;
-    const c = (this.writer ??= this.connect());
-    try {
-      c.exec('BEGIN IMMEDIATE');
-      const result = await fn(c);
-      c.exec('COMMIT');
-      return result;
-    } catch (e) {
-      if (c.driver.inTransaction) {
-        try {
-          c.exec('ROLLBACK');
-        } catch {
-          // The connection is unusable; drop it so the next write opens a fresh one.
-          this.writer = null;
+    const pause = this.maybeYield();
+    if (pause) await pause;
+    return this.exclusive(async (c) => {
+      try {
+        c.exec('BEGIN IMMEDIATE');
+        const result = await fn(c);
+        c.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (c.driver.inTransaction) {
           try {
-            c.close();
+            c.exec('ROLLBACK');
           } catch {
-            /* already broken */
+            // The connection is unusable; drop it so the next write opens a fresh one.
+            this.writer = null;
+            try {
+              c.close();
+            } catch {
+              /* already broken */
+            }
           }
         }
+        throw translate(e);
       }
-      throw translate(e);
-    } finally {
-      const next = this.writerWaiters.shift();
-      if (next) next();
-      else this.writing = false;
-    }
+    });
   }
 
   /** Runs a statement batch outside any transaction on the writer (migrations). */
-  async withWriter<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
+  withWriter<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
     this.checkOpen();
-    if (this.writing) await new Promise<void>((resolve) => this.writerWaiters.push(resolve));
-    this.writing = true;
-    const c = (this.writer ??= this.connect());
-    try {
-      return await fn(c);
-    } finally {
-      const next = this.writerWaiters.shift();
-      if (next) next();
-      else this.writing = false;
-    }
+    return this.exclusive(fn);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    // Let queued writes finish before closing.
-    await this.withWriter(() => undefined);
-    this.closed = true;
-    this.writer?.close();
-    this.writer = null;
-    for (const c of this.idleReaders.splice(0)) c.close();
+  /**
+   * Lets the writes queued so far finish, then closes every connection.
+   * Operations that arrive or are still waiting afterwards fail UNAVAILABLE.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.exclusive(() => {
+      this.closed = true;
+      this.writer?.close();
+      this.writer = null;
+      for (const c of this.idleReaders.splice(0)) {
+        this.readerCount--;
+        c.close();
+      }
+      for (const w of this.readerWaiters.splice(0)) w.reject(new StoreError('unavailable', 'database is closed'));
+    }, true);
+    return this.closing;
   }
 }
 

@@ -41,11 +41,13 @@ export function libsqlSettings(pool: LibsqlPool): SettingsStore {
       pool.read((c) => c.all<Row>('SELECT key, value, updated_at FROM settings WHERE user_id = ? ORDER BY key', [userId]).map(toRow)),
 
     getAllSettings: (userId) =>
-      pool.read((c) => {
-        const out: JsonObject = {};
-        for (const r of c.all<Row>('SELECT key, value FROM settings WHERE user_id = ? ORDER BY key', [userId])) out[r.key] = readJson('value', r.value);
-        return out;
-      }),
+      // fromEntries defines own properties, so a key such as "__proto__"
+      // stays a plain key instead of replacing the object's prototype.
+      pool.read((c): JsonObject =>
+        Object.fromEntries(
+          c.all<Row>('SELECT key, value FROM settings WHERE user_id = ? ORDER BY key', [userId]).map((r) => [r.key, readJson('value', r.value)]),
+        ),
+      ),
 
     async setAllSettings(userId, settings) {
       const entries = Object.entries(settings);

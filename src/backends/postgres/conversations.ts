@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { now } from '../../store/clock.js';
 import type { ConversationMessage, ConversationStore, ConversationSummary } from '../../store/conversations.js';
 import type { JsonValue } from '../../store/types.js';
-import { conversationMustExist, singletonConflict } from '../conversation-errors.js';
+import { conversationMissing, singletonConflict } from '../conversation-errors.js';
 import { sql, type PgPool, type Queryable } from './pool.js';
 
 const SUMMARY_COLUMNS = `
@@ -22,17 +22,24 @@ const LIST_ALL = sql(`SELECT ${SUMMARY_COLUMNS} FROM conversations c WHERE c.use
   ORDER BY c.last_activity DESC, c.seq DESC LIMIT $2`);
 const INSERT_CONVERSATION = sql(`INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
   VALUES ($1, $2, $3, $4, $5, $5, $6::jsonb)`);
-const TOUCH = sql('UPDATE conversations SET last_activity = $2 WHERE id = $1');
+// last_activity never moves back (another daemon's clock may lag), so a
+// later message is never timed before an earlier one.
+const TOUCH = sql('UPDATE conversations SET last_activity = GREATEST(last_activity, $2) WHERE id = $1');
 // One statement, so the message and the touch are atomic without a
-// transaction round trip; an unknown conversation fails the foreign key.
-const ADD_MESSAGE = sql(`WITH m AS (
-    INSERT INTO conversation_messages (id, conversation_id, role, content, created_at) VALUES ($1, $2, $3, $4, $5)
-    RETURNING conversation_id
+// transaction round trip. Touching first takes the conversation's row lock,
+// so concurrent adds to one conversation take their seq in lock order, and
+// created_at is never earlier than the previous message's: the list order
+// (created_at, seq) is then also seq order, whatever order the daemon's clock
+// readings reached the server in. An unknown conversation inserts nothing.
+const ADD_MESSAGE = sql(`WITH c AS (
+    UPDATE conversations SET last_activity = GREATEST(last_activity, $5) WHERE id = $2
+    RETURNING last_activity
   )
-  UPDATE conversations SET last_activity = $5 WHERE id = (SELECT conversation_id FROM m)`);
+  INSERT INTO conversation_messages (id, conversation_id, role, content, created_at)
+  SELECT $1, $2, $3, $4, last_activity FROM c`);
 const ENSURE = sql(`INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
   VALUES ($1, $2, $3, $4, $5, $5, '{}'::jsonb)
-  ON CONFLICT (id) DO UPDATE SET last_activity = EXCLUDED.last_activity
+  ON CONFLICT (id) DO UPDATE SET last_activity = GREATEST(conversations.last_activity, EXCLUDED.last_activity)
   WHERE conversations.user_id = EXCLUDED.user_id AND conversations.channel = EXCLUDED.channel`);
 const FIND_ROUTINE = sql("SELECT id FROM conversations WHERE user_id = $1 AND metadata ->> 'routine_id' = $2");
 const FIND_HEARTBEAT = sql("SELECT id FROM conversations WHERE user_id = $1 AND metadata ->> 'thread_type' = 'heartbeat'");
@@ -108,7 +115,8 @@ export function pgConversations(pool: PgPool): ConversationStore {
 
     async addConversationMessage(conversationId, role, content) {
       const id = randomUUID();
-      await pool.exec(ADD_MESSAGE, [id, conversationId, role, content, now().toISOString()]).catch(conversationMustExist(conversationId));
+      const inserted = await pool.exec(ADD_MESSAGE, [id, conversationId, role, content, now().toISOString()]);
+      if (inserted === 0) throw conversationMissing(conversationId);
       return id;
     },
 

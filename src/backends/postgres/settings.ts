@@ -44,11 +44,9 @@ export function pgSettings(pool: PgPool): SettingsStore {
 
     listSettings: async (userId) => (await pool.rows<Row>(LIST, [userId])).map(toRow),
 
-    async getAllSettings(userId) {
-      const out: JsonObject = {};
-      for (const r of await pool.rows<Row>(LIST, [userId])) out[r.key] = r.value;
-      return out;
-    },
+    // fromEntries defines own properties, so a key such as "__proto__"
+    // stays a plain key instead of replacing the object's prototype.
+    getAllSettings: async (userId): Promise<JsonObject> => Object.fromEntries((await pool.rows<Row>(LIST, [userId])).map((r) => [r.key, r.value])),
 
     async setAllSettings(userId, settings) {
       const keys = Object.keys(settings);
