@@ -338,6 +338,15 @@ describe('boot', () => {
     assert.ok(!(r.stderr + r.stdout).includes('Sup3rSecretPw'), 'password not printed');
   });
 
+  it('a DATABASE_URL naming a database that does not exist exits 1 naming it and no password', async () => {
+    const u = new URL((await backendEnv('postgres')).DATABASE_URL!);
+    u.pathname = '/agentstore_no_such_database';
+    const r = await runCli(['serve'], { DATABASE_BACKEND: 'postgres', DATABASE_URL: u.toString() });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(oneLine(r.stderr), /DATABASE_URL/);
+    if (u.password) assert.ok(!(r.stderr + r.stdout).includes(u.password), 'password not printed');
+  });
+
   it('an address already in use exits 1 naming AGENTSTORE_LISTEN', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
