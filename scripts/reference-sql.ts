@@ -30,10 +30,12 @@ const INSERT_MESSAGE = 'INSERT INTO conversation_messages (id, conversation_id, 
 const PAGE = 'SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id =';
 
 export async function referenceLibsql(path: string): Promise<RefStore> {
-  const client: Client = createClient({ url: `file:${path}` });
+  // One connection: the client otherwise opens more whenever calls overlap
+  // across an await, and a PRAGMA sent through execute() reaches only one of
+  // them (the others would stay on synchronous=FULL and no busy timeout).
+  const client: Client = createClient({ url: `file:${path}`, concurrency: 1 });
   // The same connection settings as agentstore's own connections (WAL is a
-  // property of the file, already set by the migrations). Without
-  // transactions the client only ever uses one connection, so these reach it.
+  // property of the file, already set by the migrations).
   await client.execute('PRAGMA busy_timeout = 5000');
   await client.execute('PRAGMA foreign_keys = ON');
   await client.execute('PRAGMA synchronous = NORMAL');
