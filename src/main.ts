@@ -98,7 +98,9 @@ async function main(argv: string[]): Promise<number> {
   let db: Database | undefined;
   try {
     db = openDatabase(config, (e) => log.warn({ err: { message: e.message } }, 'idle database connection lost'));
-    await db.runMigrations();
+    // `status` only looks; every other command brings the schema up to date.
+    if (command === 'status') await db.readSchemaVersion();
+    else await db.runMigrations();
   } catch (e) {
     process.stderr.write(`agentstore: ${bootFailure(config, e).replace(/\s*\n\s*/g, ' ')}\n`);
     // Set now: a close that never settles must not turn this into exit 0.

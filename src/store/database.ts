@@ -24,6 +24,8 @@ export interface Stores extends ConversationStore, SettingsStore, ToolFailureSto
 export interface Database extends Stores {
   /** Applies pending migrations; idempotent. */
   runMigrations(): Promise<void>;
+  /** Reads the applied schema version without changing anything (0 for an empty database). */
+  readSchemaVersion(): Promise<number>;
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   health(): Promise<void>;
   info(): DatabaseInfo;
@@ -51,6 +53,7 @@ export function checked(db: Database): Database {
     ...withChecks<ToolFailureStore>(db, toolFailureChecks),
     ...withChecks<RoutineStore>(db, routineChecks),
     runMigrations: () => db.runMigrations(),
+    readSchemaVersion: () => db.readSchemaVersion(),
     health: () => db.health(),
     info: () => db.info(),
     walCheckpoint: () => db.walCheckpoint(),

@@ -7,8 +7,10 @@ export const MAX_NAME_CHARS = 512;
 export const MAX_TEXT_CHARS = 4 * 1024 * 1024;
 /** Serialized size of one JSON value (metadata, a setting value). */
 export const MAX_JSON_BYTES = 1024 * 1024;
-/** Nesting depth of one JSON value. */
-export const MAX_JSON_DEPTH = 64;
+/** Nesting depth of one JSON value. Kept well under protobuf decoding's own
+ * limit of 100 message levels (each JSON level is two or three of them on the
+ * wire), so the documented limit is what a gRPC client actually meets. */
+export const MAX_JSON_DEPTH = 32;
 /** Largest `limit` a list method accepts. */
 export const MAX_LIST_LIMIT = 1000;
 /** Entries in one SetAllSettings call. */

@@ -32,6 +32,10 @@ export function openLibsql(config: LibsqlConfig): Database {
       await migrateLibsql(pool);
       schemaVersion = await libsqlSchemaVersion(pool);
     },
+    async readSchemaVersion() {
+      schemaVersion = await libsqlSchemaVersion(pool);
+      return schemaVersion;
+    },
     async health() {
       await pool.read((c) => c.get('SELECT 1 AS x'));
     },

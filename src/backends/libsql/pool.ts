@@ -178,30 +178,35 @@ export class LibsqlPool {
     else this.idleReaders.push(c);
   }
 
-  /**
-   * Takes the writer connection after every earlier holder, runs `fn`, and
-   * hands the writer on. Once the pool is closed, holders still queued fail
-   * UNAVAILABLE instead of reopening a connection (`drain` is close() itself).
-   */
-  private async exclusive<T>(fn: (c: Conn) => T | Promise<T>, drain = false): Promise<T> {
+  /** Runs `fn` after every earlier holder of the writer slot, then hands the slot on. */
+  private async queued<T>(fn: () => T | Promise<T>): Promise<T> {
     if (this.writing) await new Promise<void>((resolve) => this.writerWaiters.push(resolve));
     this.writing = true;
     try {
-      if (!drain) this.checkOpen();
-      let c = this.writer;
-      if (!c) {
-        try {
-          c = this.writer = this.connect();
-        } catch (e) {
-          throw translate(e);
-        }
-      }
-      return await fn(c);
+      return await fn();
     } finally {
       const next = this.writerWaiters.shift();
       if (next) next();
       else this.writing = false;
     }
+  }
+
+  /**
+   * Takes the writer connection in turn. Once the pool is closed, holders
+   * still queued fail UNAVAILABLE instead of reopening a connection.
+   */
+  private exclusive<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
+    return this.queued(() => {
+      this.checkOpen();
+      if (!this.writer) {
+        try {
+          this.writer = this.connect();
+        } catch (e) {
+          throw translate(e);
+        }
+      }
+      return fn(this.writer);
+    });
   }
 
   /**
@@ -248,7 +253,7 @@ export class LibsqlPool {
    * Operations that arrive or are still waiting afterwards fail UNAVAILABLE.
    */
   close(): Promise<void> {
-    this.closing ??= this.exclusive(() => {
+    this.closing ??= this.queued(() => {
       this.closed = true;
       this.writer?.close();
       this.writer = null;
@@ -257,7 +262,7 @@ export class LibsqlPool {
         c.close();
       }
       for (const w of this.readerWaiters.splice(0)) w.reject(new StoreError('unavailable', 'database is closed'));
-    }, true);
+    });
     return this.closing;
   }
 }

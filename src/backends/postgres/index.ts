@@ -27,6 +27,10 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
       await migratePostgres(pool);
       schemaVersion = await pgSchemaVersion(pool);
     },
+    async readSchemaVersion() {
+      schemaVersion = await pgSchemaVersion(pool);
+      return schemaVersion;
+    },
     async health() {
       await pool.one(PING);
     },
