@@ -29,6 +29,18 @@ export function lifecycleSuite(ctx: SuiteContext): void {
       assert.equal(db.info().schemaVersion, db.info().latestSchemaVersion);
     });
 
+    it('readSchemaVersion only looks: 0 on an empty database, the latest after migrating', async () => {
+      const db = openDatabase(await ctx.backend.config());
+      try {
+        assert.equal(await db.readSchemaVersion(), 0);
+        assert.equal(await db.readSchemaVersion(), 0);
+        await db.runMigrations();
+        assert.equal(await db.readSchemaVersion(), db.info().latestSchemaVersion);
+      } finally {
+        await db.close();
+      }
+    });
+
     it('data survives close and reopen', async () => {
       const config = await ctx.backend.config();
       const u = `user-${randomUUID()}`;
