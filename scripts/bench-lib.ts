@@ -16,14 +16,20 @@ export const MESSAGE_CONTENT = 'The quick brown fox jumps over the lazy dog; age
 export const SEED = {
   userId: 'bench-user',
   channel: 'bench',
-  /** Receives AddConversationMessage. */
-  addConversationId: '00000000-0000-4000-8000-00000000000a',
   /** Holds PAGE_CONVERSATION_MESSAGES messages for ListConversationMessagesPaginated. */
   pageConversationId: '00000000-0000-4000-8000-00000000000b',
   settingValue: { theme: 'dark', fontSize: 14, beta: true, tags: ['a', 'b'] },
 } as const;
 
 export const settingKey = (i: number): string => `bench.key${i % SETTING_KEYS}`;
+
+/**
+ * AddConversationMessage rotates over this many conversations (BENCH_ADD_CONVERSATIONS,
+ * default 64: concurrent agents each writing their own conversation). With 1,
+ * every call also updates the same conversation row.
+ */
+export const ADD_CONVERSATIONS = Math.max(1, Number(process.env.BENCH_ADD_CONVERSATIONS ?? 64));
+export const addConversationId = (i: number): string => `00000000-0000-4000-8000-${(0xa0000 + (i % ADD_CONVERSATIONS)).toString(16).padStart(12, '0')}`;
 
 export interface CellResult {
   ops: number;
@@ -135,8 +141,9 @@ export function seedLibsqlSql(now: number): string[] {
   const t = iso(now - PAGE_CONVERSATION_MESSAGES * 1000);
   const out = [
     `INSERT INTO conversations (id, channel, user_id, started_at, last_activity, metadata) VALUES
-      ('${SEED.addConversationId}', '${SEED.channel}', '${SEED.userId}', '${t}', '${t}', '{}'),
-      ('${SEED.pageConversationId}', '${SEED.channel}', '${SEED.userId}', '${t}', '${t}', '{}')`,
+      ${[SEED.pageConversationId, ...Array.from({ length: ADD_CONVERSATIONS }, (_, i) => addConversationId(i))]
+        .map((id) => `('${id}', '${SEED.channel}', '${SEED.userId}', '${t}', '${t}', '{}')`)
+        .join(',\n      ')}`,
     // One message per second of the last 10k seconds, alternating roles.
     `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${PAGE_CONVERSATION_MESSAGES - 1})
      INSERT INTO conversation_messages (id, conversation_id, role, content, created_at)
@@ -158,8 +165,9 @@ export function seedPostgresSql(now: number): string[] {
   const t = iso(now - PAGE_CONVERSATION_MESSAGES * 1000);
   const out = [
     `INSERT INTO conversations (id, channel, user_id, started_at, last_activity, metadata) VALUES
-      ('${SEED.addConversationId}', '${SEED.channel}', '${SEED.userId}', '${t}', '${t}', '{}'),
-      ('${SEED.pageConversationId}', '${SEED.channel}', '${SEED.userId}', '${t}', '${t}', '{}')`,
+      ${[SEED.pageConversationId, ...Array.from({ length: ADD_CONVERSATIONS }, (_, i) => addConversationId(i))]
+        .map((id) => `('${id}', '${SEED.channel}', '${SEED.userId}', '${t}', '${t}', '{}')`)
+        .join(',\n      ')}`,
     `INSERT INTO conversation_messages (id, conversation_id, role, content, created_at)
      SELECT ('0000000b-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, '${SEED.pageConversationId}',
             CASE i % 2 WHEN 0 THEN 'user' ELSE 'assistant' END, '${MESSAGE_CONTENT}',

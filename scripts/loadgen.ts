@@ -19,7 +19,7 @@ import {
   type ListConversationMessagesPaginatedResponse,
 } from '../src/gen/agentstore/v1/conversations_pb.js';
 import { GetSettingRequestSchema, SetSettingRequestSchema, SettingsStore, type GetSettingResponse } from '../src/gen/agentstore/v1/settings_pb.js';
-import { MESSAGE_CONTENT, PAGE_SIZE, runCells, SEED, SETTING_KEYS, settingKey, type Op } from './bench-lib.js';
+import { ADD_CONVERSATIONS, addConversationId, MESSAGE_CONTENT, PAGE_SIZE, runCells, SEED, SETTING_KEYS, settingKey, type Op } from './bench-lib.js';
 
 export interface LoadPlan {
   /** pid: the daemon's process, preloaded with loop-monitor, signalled around each measured window. */
@@ -42,7 +42,9 @@ const METHODS: Record<Op, grpc.MethodDefinition<unknown, unknown>> = {
 };
 
 const value = fromJson(ValueSchema, SEED.settingValue as unknown as JsonValue);
-const addRequest = create(AddConversationMessageRequestSchema, { conversationId: SEED.addConversationId, role: 'user', content: MESSAGE_CONTENT });
+const addRequests = Array.from({ length: ADD_CONVERSATIONS }, (_, k) =>
+  create(AddConversationMessageRequestSchema, { conversationId: addConversationId(k), role: 'user', content: MESSAGE_CONTENT }),
+);
 const pageRequest = create(ListConversationMessagesPaginatedRequestSchema, { conversationId: SEED.pageConversationId, limit: BigInt(PAGE_SIZE) });
 const setRequests = Array.from({ length: SETTING_KEYS }, (_, k) => create(SetSettingRequestSchema, { userId: SEED.userId, key: settingKey(k), value }));
 const getRequests = Array.from({ length: SETTING_KEYS }, (_, k) => create(GetSettingRequestSchema, { userId: SEED.userId, key: settingKey(k) }));
@@ -50,7 +52,7 @@ const getRequests = Array.from({ length: SETTING_KEYS }, (_, k) => create(GetSet
 function request(op: Op, i: number): unknown {
   switch (op) {
     case 'AddConversationMessage':
-      return addRequest;
+      return addRequests[i % ADD_CONVERSATIONS];
     case 'ListConversationMessagesPaginated':
       return pageRequest;
     case 'SetSetting':
