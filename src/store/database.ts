@@ -2,6 +2,8 @@
 // in the program knows which backend it is talking to.
 import { withChecks } from './checks.js';
 import { conversationChecks, type ConversationStore } from './conversations.js';
+import { jobChecks, type JobStore } from './jobs.js';
+import { sandboxChecks, type SandboxStore } from './sandbox.js';
 import { settingsChecks, type SettingsStore } from './settings.js';
 import { toolFailureChecks, type ToolFailureStore } from './tool-failures.js';
 
@@ -18,7 +20,7 @@ export interface DatabaseInfo {
   embeddingDimension: number;
 }
 
-export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore {}
+export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore {}
 
 export interface Database extends Stores {
   /** Applies pending migrations; idempotent. */
@@ -35,6 +37,8 @@ export function checked(db: Database): Database {
     ...withChecks<ConversationStore>(db, conversationChecks),
     ...withChecks<SettingsStore>(db, settingsChecks),
     ...withChecks<ToolFailureStore>(db, toolFailureChecks),
+    ...withChecks<JobStore>(db, jobChecks),
+    ...withChecks<SandboxStore>(db, sandboxChecks),
     runMigrations: () => db.runMigrations(),
     health: () => db.health(),
     info: () => db.info(),

@@ -5,8 +5,10 @@ import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
 import type { Database } from '../../store/database.js';
 import { libsqlConversations } from './conversations.js';
+import { libsqlJobs } from './jobs.js';
 import { libsqlMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
 import { LibsqlPool } from './pool.js';
+import { libsqlJobEventHub, libsqlSandbox } from './sandbox.js';
 import { libsqlSettings } from './settings.js';
 import { libsqlToolFailures } from './tool-failures.js';
 
@@ -22,10 +24,13 @@ export function openLibsql(config: LibsqlConfig): Database {
   });
   const latest = libsqlMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
+  const hub = libsqlJobEventHub(pool);
   return {
     ...libsqlConversations(pool),
     ...libsqlSettings(pool),
     ...libsqlToolFailures(pool),
+    ...libsqlJobs(pool, (id) => hub.wake(id, 'status')),
+    ...libsqlSandbox(pool, hub),
     async runMigrations() {
       await migrateLibsql(pool);
       schemaVersion = await libsqlSchemaVersion(pool);
@@ -41,6 +46,9 @@ export function openLibsql(config: LibsqlConfig): Database {
       vectorSearchMethod: '',
       embeddingDimension: config.embeddingDimension,
     }),
-    close: () => pool.close(),
+    close: () => {
+      hub.close();
+      return pool.close();
+    },
   };
 }
