@@ -189,7 +189,10 @@ export function addService<T extends GenServiceMethods>(server: grpc.Server, ser
             ctx.done();
             const se = endedError(call) ?? toServiceError(e, ctx.requestId);
             finish(ctx.requestId, started, se.code, e);
-            if (!call.cancelled) call.destroy(se);
+            // grpc-js sends a stream's status from end(); emitting 'error'
+            // records the status and ends the stream. (destroy() would skip
+            // end() and leave the client waiting for a status forever.)
+            if (!call.cancelled) call.emit('error', se);
           },
         );
       };
