@@ -19,7 +19,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
   const pool = new PgPool({ url: config.databaseUrl, size: config.poolSize, acquireTimeoutMs: config.acquireTimeoutMs, onError: onPoolError });
   const latest = pgMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
-  const events = pgJobEventHub(pool, config.databaseUrl, onPoolError);
+  const events = pgJobEventHub(config.databaseUrl, config.acquireTimeoutMs, onPoolError);
   return {
     ...pgConversations(pool),
     ...pgSettings(pool),

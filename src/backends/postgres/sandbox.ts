@@ -10,7 +10,7 @@ import { JobEventHub } from '../job-event-hub.js';
 import { otherKind } from '../job-errors.js';
 import { HUB_OPTIONS, isTerminal, readSandboxStatus, sandboxSummary } from '../job-rows.js';
 import { JOB_EVENTS_CHANNEL, PgListener } from './listener.js';
-import { sql, type PgPool } from './pool.js';
+import { PgPool, sql } from './pool.js';
 
 const notifyStatus = (from: string) => `SELECT pg_notify('${JOB_EVENTS_CHANNEL}', 's:' || id::text) AS n FROM ${from}`;
 
@@ -94,8 +94,13 @@ interface EventRow {
 
 const toEvent = (r: EventRow): JobEventRecord => ({ id: r.id, jobId: r.job_id, eventType: r.event_type, data: r.data, createdAt: r.created_at });
 
-/** The hub and its LISTEN connection; `close` stops both. */
-export function pgJobEventHub(pool: PgPool, url: string, onError?: (e: Error) => void): { hub: JobEventHub; close: () => Promise<void> } {
+/**
+ * The hub, its LISTEN connection and its own two-connection read pool (so
+ * follower reads never queue behind a burst of writes in the main pool);
+ * `close` stops all three.
+ */
+export function pgJobEventHub(url: string, acquireTimeoutMs: number, onError?: (e: Error) => void): { hub: JobEventHub; close: () => Promise<void> } {
+  const pool = new PgPool({ url, size: 2, acquireTimeoutMs, onError });
   let hub: JobEventHub | undefined;
   const listener = new PgListener(
     url,
@@ -124,6 +129,7 @@ export function pgJobEventHub(pool: PgPool, url: string, onError?: (e: Error) =>
     close: async () => {
       h.close();
       await listener.close();
+      await pool.close();
     },
   };
 }
