@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import type { Database } from '../../src/store/database.js';
 import type { JobEventRecord, SandboxStatus } from '../../src/store/sandbox.js';
 import { openMigrated } from '../support/databases.js';
+import { rawRows } from './raw.js';
 import { newJob, newSandboxJob } from './jobs.js';
 import type { SuiteContext } from './suite.js';
 import { assertStoreError, sleep } from './util.js';
@@ -244,6 +245,22 @@ export function sandboxSuite(ctx: SuiteContext): void {
       assertExactlyInOrder(fastEvents, written);
       assertExactlyInOrder(await slow, written);
       assert.ok(writeMs < 60_000, `writes took ${writeMs} ms`);
+    });
+
+    it('the LISTEN connection comes back after it is killed, and nothing saved meanwhile is missed', { skip: ctx.backend.name === 'libsql' ? 'PostgreSQL only' : false }, async () => {
+      const db = ctx.db();
+      const job = newSandboxJob({ status: 'running' });
+      await db.saveSandboxJob(job);
+      const got = collect(await db.streamJobEvents(job.id, 0), 10);
+      const killed = await rawRows(
+        ctx.config(),
+        '',
+        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'agentstore-listen' AND datname = current_database()",
+      );
+      assert.ok(killed.length >= 1, 'a listener connection existed');
+      const written = [];
+      for (let i = 0; i < 10; i++) written.push(await db.saveJobEvent(job.id, 'message', { i }));
+      assertExactlyInOrder(await got, written);
     });
 
     it('an event saved through a second daemon on the same database reaches a follower here', { skip: ctx.backend.name === 'libsql' ? 'libSQL serves one daemon per file' : false }, async () => {
