@@ -5,7 +5,18 @@ import { StoreError } from '../store/errors.js';
 export function jobMustExist(field: string, jobId: string | null) {
   return (e: unknown): never => {
     if (e instanceof StoreError && e.kind === 'failed_precondition') {
-      throw new StoreError('failed_precondition', `${field}: job ${jobId} does not exist (or a referenced conversation does not)`, { cause: e });
+      throw new StoreError('failed_precondition', `${field}: job ${jobId} does not exist`, { cause: e });
+    }
+    throw e;
+  };
+}
+
+/** recordLlmCall references a job and a conversation, either of which may be missing. */
+export function llmCallReferences(jobId: string | null, conversationId: string | null) {
+  return (e: unknown): never => {
+    if (e instanceof StoreError && e.kind === 'failed_precondition') {
+      const which = [jobId ? `job_id ${jobId}` : '', conversationId ? `conversation_id ${conversationId}` : ''].filter(Boolean).join(' or ');
+      throw new StoreError('failed_precondition', `${jobId ? 'job_id' : 'conversation_id'}: ${which} does not exist`, { cause: e });
     }
     throw e;
   };

@@ -324,6 +324,11 @@ export function jobSuite(ctx: SuiteContext): void {
         'failed_precondition',
         /job_id/,
       );
+      await assertStoreError(
+        db.recordLlmCall({ jobId: null, conversationId: randomUUID(), provider: 'p', model: 'm', inputTokens: 1, outputTokens: 1, cost: '1', purpose: null }),
+        'failed_precondition',
+        /^conversation_id/,
+      );
     });
 
     it('estimation snapshots: save, update actuals, null actual value stored as NULL, negative values exact', async () => {

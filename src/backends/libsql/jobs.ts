@@ -4,7 +4,7 @@ import { now } from '../../store/clock.js';
 import { StoreError } from '../../store/errors.js';
 import type { ActionRecord, AgentJobRecord, JobContext, JobStore } from '../../store/jobs.js';
 import { conversationMustExist } from '../conversation-errors.js';
-import { duplicateAction, jobMustExist, otherKind } from '../job-errors.js';
+import { duplicateAction, jobMustExist, llmCallReferences, otherKind } from '../job-errors.js';
 import { agentSummary, readState, readTransitions, readWarnings, transitionsJson } from '../job-rows.js';
 import { readJson, readOptJson, readOptTs, readTs, ts } from './codec.js';
 import type { LibsqlPool } from './pool.js';
@@ -257,7 +257,7 @@ export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void):
             [id, r.jobId, r.conversationId, r.provider, r.model, r.inputTokens, r.outputTokens, r.cost, r.purpose, ts(now())],
           ),
         )
-        .catch(jobMustExist('job_id', r.jobId));
+        .catch(llmCallReferences(r.jobId, r.conversationId));
       return id;
     },
 

@@ -7,7 +7,7 @@ import { StoreError } from '../../store/errors.js';
 import type { ActionRecord, AgentJobRecord, JobContext, JobStore } from '../../store/jobs.js';
 import type { JsonValue } from '../../store/types.js';
 import { conversationMustExist } from '../conversation-errors.js';
-import { duplicateAction, jobMustExist, otherKind } from '../job-errors.js';
+import { duplicateAction, jobMustExist, llmCallReferences, otherKind } from '../job-errors.js';
 import { agentSummary, readState, readTransitions, readWarnings, transitionsJson } from '../job-rows.js';
 import { JOB_EVENTS_CHANNEL } from './listener.js';
 import { sql, type PgPool } from './pool.js';
@@ -249,7 +249,7 @@ export function pgJobs(pool: PgPool): JobStore {
       const id = randomUUID();
       await pool
         .exec(LLM_CALL, [id, r.jobId, r.conversationId, r.provider, r.model, r.inputTokens, r.outputTokens, r.cost, r.purpose, now().toISOString()])
-        .catch(jobMustExist('job_id', r.jobId));
+        .catch(llmCallReferences(r.jobId, r.conversationId));
       return id;
     },
 
