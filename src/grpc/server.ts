@@ -100,7 +100,9 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
   addService(server, SettingsStore, settingsService(db), log);
   addService(server, ToolFailureStore, toolFailureService(db), log);
   addService(server, JobStore, jobService(db), log);
-  addService(server, SandboxStore, sandboxService(db), log);
+  // Live event streams never finish on their own; shutdown ends them (clients resume from their cursor).
+  const endStreams = new AbortController();
+  addService(server, SandboxStore, sandboxService(db, endStreams.signal), log);
   addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), log);
 
   const port = await new Promise<number>((resolve, reject) =>
@@ -116,6 +118,7 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
         clearInterval(healthTimer);
         stopping = true;
         setHealth(false);
+        endStreams.abort();
         const force = setTimeout(() => {
           log.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: cancelling calls still in flight');
           server.forceShutdown();

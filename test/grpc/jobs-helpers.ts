@@ -145,7 +145,7 @@ export async function startDaemon(env: Record<string, string>): Promise<Daemon> 
   const childEnv: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(DATABASE_|LIBSQL_|AGENTSTORE_|EMBEDDING_)/.test(k)) childEnv[k] = v;
   const proc = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...childEnv, AGENTSTORE_LISTEN: address, AGENTSTORE_LOG_LEVEL: 'warn', AGENTSTORE_SHUTDOWN_GRACE_MS: '2000', ...env },
+    env: { ...childEnv, AGENTSTORE_LISTEN: address, AGENTSTORE_LOG_LEVEL: 'warn', AGENTSTORE_SHUTDOWN_GRACE_MS: '8000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

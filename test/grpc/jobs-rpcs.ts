@@ -285,5 +285,19 @@ export function jobRpcSuite(backend: BackendName): void {
         saved.slice(6),
       );
     });
+
+    it('SIGTERM ends open streams with UNAVAILABLE at once instead of waiting out the grace period', async () => {
+      const j = sandboxJob({ status: SandboxJobStatus.RUNNING });
+      await sandbox.saveSandboxJob({ job: j });
+      const id = (await sandbox.saveJobEvent({ jobId: j.id!, eventType: 'message', data: str('x') })).id;
+      const f = followEvents(daemon.address, j.id!, 0n);
+      assert.equal((await f.waitFor(1))[0]!.id, id);
+      const t0 = Date.now();
+      await daemon.stop();
+      const end = await f.ended;
+      assert.equal(grpc.status[end.code], 'UNAVAILABLE');
+      assert.match(end.details, /after_event_id/);
+      assert.ok(Date.now() - t0 < 6000, `stopped in ${Date.now() - t0} ms (grace is 8000 ms)`);
+    });
   });
 }

@@ -2,7 +2,7 @@
 // the store's live follower, one message per event, with back-pressure.
 import { SandboxStore, SandboxJobStatus as WireStatus, type SandboxJobRecord as WireJob } from '../../gen/agentstore/v1/sandbox_pb.js';
 import type { Database } from '../../store/database.js';
-import { invalidArgument } from '../../store/errors.js';
+import { invalidArgument, StoreError } from '../../store/errors.js';
 import { SANDBOX_STATUSES, type JobEventRecord, type SandboxJobRecord, type SandboxJobSummary, type SandboxStatus } from '../../store/sandbox.js';
 import type { ServiceImpl } from '../bridge.js';
 import { int, jsonFromValue, optDate, optTs, requiredDate, ts, valueFromJson } from '../convert.js';
@@ -65,7 +65,8 @@ export const eventToWire = (e: JobEventRecord) => ({
   createdAt: ts(e.createdAt),
 });
 
-export const sandboxService = (db: Database): ServiceImpl<typeof SandboxStore.method> => ({
+/** `shutdown` aborts when the daemon stops: open event streams then end with UNAVAILABLE. */
+export const sandboxService = (db: Database, shutdown?: AbortSignal): ServiceImpl<typeof SandboxStore.method> => ({
   saveSandboxJob: async (r) => {
     await db.saveSandboxJob(jobFromWire(r.job));
     return {};
@@ -101,7 +102,9 @@ export const sandboxService = (db: Database): ServiceImpl<typeof SandboxStore.me
     events: (await db.listJobEvents(r.jobId, r.limit === undefined ? null : int('limit', r.limit))).map(eventToWire),
   }),
   streamJobEvents: async (r, send, ctx) => {
-    const stream = await db.streamJobEvents(r.jobId, int('after_event_id', r.afterEventId), ctx.signal);
+    const signal = shutdown ? AbortSignal.any([ctx.signal, shutdown]) : ctx.signal;
+    const stream = await db.streamJobEvents(r.jobId, int('after_event_id', r.afterEventId), signal);
     for await (const e of stream) await send({ event: eventToWire(e) });
+    if (shutdown?.aborted) throw new StoreError('unavailable', 'daemon is shutting down: resume with after_event_id = the last id received');
   },
 });
