@@ -106,5 +106,7 @@ export const sandboxService = (db: Database, shutdown?: AbortSignal): ServiceImp
     const stream = await db.streamJobEvents(r.jobId, int('after_event_id', r.afterEventId), signal);
     for await (const e of stream) await send({ event: eventToWire(e) });
     if (shutdown?.aborted) throw new StoreError('unavailable', 'daemon is shutting down: resume with after_event_id = the last id received');
+    // Cancelled or past its deadline: end with that status, not OK.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
   },
 });
