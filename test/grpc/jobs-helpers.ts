@@ -51,12 +51,20 @@ export interface EventFollower {
 }
 
 /** Opens StreamJobEvents; with `delayMs` the reader pauses that long after every event (a slow client). */
-export function followEvents(address: string, jobId: string, afterEventId: bigint, delayMs = 0): EventFollower {
+export function followEvents(address: string, jobId: string, afterEventId: bigint, delayMs = 0, deadlineMs?: number): EventFollower {
   const def = serviceDefinition(SandboxStore as unknown as GenService<GenServiceMethods>);
   const md = def['StreamJobEvents']!;
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const method = SandboxStore.method.streamJobEvents;
-  const call = client.makeServerStreamRequest(md.path, md.requestSerialize, md.responseDeserialize, create(method.input, { jobId, afterEventId }));
+  const options: grpc.CallOptions = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
+  const call = client.makeServerStreamRequest(
+    md.path,
+    md.requestSerialize,
+    md.responseDeserialize,
+    create(method.input, { jobId, afterEventId }),
+    new grpc.Metadata(),
+    options,
+  );
   const events: JobEventRecord[] = [];
   let waiters: (() => void)[] = [];
   let failure: Error | undefined;

@@ -286,6 +286,22 @@ export function jobRpcSuite(backend: BackendName): void {
       );
     });
 
+    it('a stream ends with DEADLINE_EXCEEDED at its deadline, and cancelled streams leave nothing behind', async () => {
+      const j = sandboxJob({ status: SandboxJobStatus.RUNNING });
+      await sandbox.saveSandboxJob({ job: j });
+      const t0 = Date.now();
+      const f = followEvents(daemon.address, j.id!, 0n, 0, 500);
+      const end = await f.ended;
+      assert.equal(grpc.status[end.code], 'DEADLINE_EXCEEDED');
+      assert.ok(Date.now() - t0 < 5000);
+      // the daemon still serves and streams after many cancelled followers
+      for (let i = 0; i < 20; i++) followEvents(daemon.address, j.id!, 0n).cancel();
+      const g = followEvents(daemon.address, j.id!, 0n);
+      const id = (await sandbox.saveJobEvent({ jobId: j.id!, eventType: 'message', data: str('y') })).id;
+      assert.equal((await g.waitFor(1))[0]!.id, id);
+      g.cancel();
+    });
+
     it('SIGTERM ends open streams with UNAVAILABLE at once instead of waiting out the grace period', async () => {
       const j = sandboxJob({ status: SandboxJobStatus.RUNNING });
       await sandbox.saveSandboxJob({ job: j });
