@@ -8,10 +8,11 @@
 // it has already handed out (one read per job, however many followers), and
 // offers the rows to every follower of that job.
 //
-// Each follower has a bounded queue. A follower that falls behind (a slow
-// client) overflows: its queue is dropped and it catches up by reading the
-// table from its own cursor, so a slow follower costs memory for at most
-// `bufferSize` events and never blocks writers or other followers. Every
+// Each follower has a bounded queue (events and payload bytes). A follower
+// that falls behind (a slow client) overflows: its queue is dropped and it
+// catches up by reading the table from its own cursor, so a slow follower
+// costs at most `bufferSize` events / `bufferBytes` bytes of memory and never
+// blocks writers or other followers. Every
 // follower sends events in id order, each once: anything at or below its
 // cursor is skipped.
 //
@@ -21,9 +22,15 @@
 import { StoreError } from '../store/errors.js';
 import type { JobEventRecord, JobEventStream } from '../store/sandbox.js';
 
+/** An event as read for followers, with the size of its JSON payload (what it costs to hold). */
+export interface StoredEvent {
+  event: JobEventRecord;
+  bytes: number;
+}
+
 export interface JobEventSource {
   /** Events of the job with id > afterId, ascending, at most `limit`. */
-  readAfter(jobId: string, afterId: number, limit: number): Promise<JobEventRecord[]>;
+  readAfter(jobId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
   /** Highest event id of the job, 0 when none. */
   maxEventId(jobId: string): Promise<number>;
   /** undefined when the job does not exist; otherwise whether it reached a terminal state. */
@@ -33,6 +40,8 @@ export interface JobEventSource {
 export interface JobEventHubOptions {
   /** Events queued per follower before it falls back to reading the table. */
   bufferSize: number;
+  /** Payload bytes queued per follower before it falls back (one event is always allowed). */
+  bufferBytes: number;
   /** Rows per table read. */
   batchSize: number;
   /** Makes sure wake-ups will arrive (PostgreSQL: LISTEN is active) before a follower reads its backlog. */
@@ -42,7 +51,8 @@ export interface JobEventHubOptions {
 export type WakeKind = 'event' | 'status';
 
 class Follower {
-  queue: JobEventRecord[] = [];
+  queue: StoredEvent[] = [];
+  queuedBytes = 0;
   lastQueued: number;
   overflow = false;
   terminal = false;
@@ -51,30 +61,41 @@ class Follower {
 
   constructor(
     public cursor: number,
-    private readonly bufferSize: number,
+    private readonly limits: { bufferSize: number; bufferBytes: number },
   ) {
     this.lastQueued = cursor;
   }
 
-  offer(rows: JobEventRecord[]): void {
+  offer(rows: StoredEvent[]): void {
     if (this.overflow) return;
     for (const r of rows) {
-      if (r.id <= this.lastQueued) continue;
-      if (this.queue.length >= this.bufferSize) {
+      if (r.event.id <= this.lastQueued) continue;
+      const full =
+        this.queue.length >= this.limits.bufferSize || (this.queue.length > 0 && this.queuedBytes + r.bytes > this.limits.bufferBytes);
+      if (full) {
         this.overflow = true;
         this.queue = [];
+        this.queuedBytes = 0;
         break;
       }
       this.queue.push(r);
-      this.lastQueued = r.id;
+      this.queuedBytes += r.bytes;
+      this.lastQueued = r.event.id;
     }
     this.notify();
+  }
+
+  take(): JobEventRecord | undefined {
+    const r = this.queue.shift();
+    if (r) this.queuedBytes -= r.bytes;
+    return r?.event;
   }
 
   /** Forget the queue and take new offers from the cursor on (before re-reading the table). */
   restart(): void {
     this.overflow = false;
     this.queue = [];
+    this.queuedBytes = 0;
     this.lastQueued = this.cursor;
   }
 
@@ -150,7 +171,7 @@ export class JobEventHub {
         for (;;) {
           const rows = await this.source.readAfter(jobId, ch.fetched, this.opts.batchSize);
           if (rows.length > 0) {
-            ch.fetched = rows[rows.length - 1]!.id;
+            ch.fetched = rows[rows.length - 1]!.event.id;
             for (const f of ch.followers) f.offer(rows);
           }
           if (rows.length < this.opts.batchSize) break;
@@ -184,7 +205,7 @@ export class JobEventHub {
       this.channels.set(jobId, ch);
     }
     const channel = ch;
-    const f = new Follower(afterId, this.opts.bufferSize);
+    const f = new Follower(afterId, this.opts);
     f.terminal = terminal;
     channel.followers.add(f);
     const leave = () => {
@@ -208,10 +229,10 @@ export class JobEventHub {
       async function* catchUp(): AsyncGenerator<JobEventRecord> {
         for (;;) {
           const rows = await source.readAfter(jobId, f.cursor, opts.batchSize);
-          for (const r of rows) {
+          for (const { event } of rows) {
             if (ended()) return;
-            yield r;
-            f.cursor = r.id;
+            yield event;
+            f.cursor = event.id;
           }
           if (rows.length < opts.batchSize) return;
         }
@@ -228,7 +249,7 @@ export class JobEventHub {
             continue;
           }
           while (f.queue.length > 0 && !f.overflow) {
-            const r = f.queue.shift()!;
+            const r = f.take()!;
             if (r.id <= f.cursor) continue;
             if (ended()) return;
             yield r;

@@ -68,5 +68,8 @@ export function sandboxSummary(rows: { status: string; n: number }[]): SandboxJo
 export const isTerminal = (source: string, status: string): boolean =>
   source === 'sandbox' ? TERMINAL_SANDBOX_STATUSES.includes(status) : TERMINAL_JOB_STATES.includes(status);
 
-/** Event stream buffering (README "Live job events"). */
-export const HUB_OPTIONS = { bufferSize: 256, batchSize: 500 };
+/**
+ * Event stream buffering (README "Live job events"): per follower at most 256
+ * events or 4 MiB of payload queued; table reads of 100 events at a time.
+ */
+export const HUB_OPTIONS = { bufferSize: 256, bufferBytes: 4 * 1024 * 1024, batchSize: 100 };

@@ -247,6 +247,20 @@ export function sandboxSuite(ctx: SuiteContext): void {
       assert.ok(writeMs < 60_000, `writes took ${writeMs} ms`);
     });
 
+    it('large events: a slow follower past its byte budget still gets every event once, in order', async () => {
+      const db = ctx.db();
+      const job = newSandboxJob({ status: 'running' });
+      await db.saveSandboxJob(job);
+      const n = 16;
+      const slow = collect(await db.streamJobEvents(job.id, 0), n, 20);
+      const big = 'x'.repeat(600 * 1024);
+      const written = [];
+      for (let i = 0; i < n; i++) written.push(await db.saveJobEvent(job.id, 'tool_result', { i, big }));
+      const got = await slow;
+      assertExactlyInOrder(got, written);
+      assert.ok(got.every((e, i) => (e.data as { i: number; big: string }).i === i && (e.data as { big: string }).big.length === big.length));
+    });
+
     it('the LISTEN connection comes back after it is killed, and nothing saved meanwhile is missed', { skip: ctx.backend.name === 'libsql' ? 'PostgreSQL only' : false }, async () => {
       const db = ctx.db();
       const job = newSandboxJob({ status: 'running' });

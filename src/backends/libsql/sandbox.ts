@@ -70,7 +70,9 @@ export function libsqlJobEventHub(pool: LibsqlPool): JobEventHub {
   return new JobEventHub(
     {
       readAfter: (jobId, afterId, limit) =>
-        pool.read((c) => c.all<EventRow>(`${EVENT_COLUMNS} AND id > ? ORDER BY id LIMIT ?`, [jobId, afterId, limit]).map(toEvent)),
+        pool.read((c) =>
+          c.all<EventRow>(`${EVENT_COLUMNS} AND id > ? ORDER BY id LIMIT ?`, [jobId, afterId, limit]).map((r) => ({ event: toEvent(r), bytes: r.data.length })),
+        ),
       maxEventId: (jobId) => pool.read((c) => c.get<{ m: number | null }>('SELECT max(id) AS m FROM job_events WHERE job_id = ?', [jobId])?.m ?? 0),
       jobTerminal: (jobId) =>
         pool.read((c) => {

@@ -52,7 +52,8 @@ const SAVE_EVENT = sql(`WITH j AS (SELECT id FROM agent_jobs WHERE id = $1 FOR N
 const EVENT_COLUMNS = 'SELECT id, job_id, event_type, data, created_at FROM job_events WHERE job_id = $1';
 const EVENTS_ALL = sql(`${EVENT_COLUMNS} ORDER BY id`);
 const EVENTS_LAST = sql(`SELECT * FROM (${EVENT_COLUMNS} ORDER BY id DESC LIMIT $2) t ORDER BY id`);
-const EVENTS_AFTER = sql(`${EVENT_COLUMNS} AND id > $2 ORDER BY id LIMIT $3`);
+// As text, so followers know each payload's size without serialising it again.
+const EVENTS_AFTER = sql('SELECT id, job_id, event_type, data::text AS data, created_at FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3');
 const MAX_EVENT = sql('SELECT max(id) AS m FROM job_events WHERE job_id = $1');
 const JOB_STATE = sql('SELECT source, status FROM agent_jobs WHERE id = $1');
 
@@ -114,7 +115,11 @@ export function pgJobEventHub(url: string, acquireTimeoutMs: number, onError?: (
   );
   hub = new JobEventHub(
     {
-      readAfter: async (jobId, afterId, limit) => (await pool.rows<EventRow>(EVENTS_AFTER, [jobId, afterId, limit])).map(toEvent),
+      readAfter: async (jobId, afterId, limit) =>
+        (await pool.rows<EventRow & { data: string }>(EVENTS_AFTER, [jobId, afterId, limit])).map((r) => ({
+          event: toEvent({ ...r, data: JSON.parse(r.data) as JsonValue }),
+          bytes: r.data.length,
+        })),
       maxEventId: async (jobId) => (await pool.one<{ m: number | null }>(MAX_EVENT, [jobId]))?.m ?? 0,
       jobTerminal: async (jobId) => {
         const r = await pool.one<{ source: string; status: string }>(JOB_STATE, [jobId]);
