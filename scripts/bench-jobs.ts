@@ -8,6 +8,7 @@
 // PostgreSQL is PG_TEST_URL when given, else a throwaway embedded server.
 // Usage: node dist/scripts/bench-jobs.js [libsql|postgres ...]
 import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const backends = (wanted.length ? wanted : ['libsql', 'postgres']) as BackendName[];
   const out: string[] = [];
-  out.push(`agentstore job benchmarks (gRPC, daemon in a child process, ${SECONDS}s per cell)`);
+  out.push(`agentstore job benchmarks (gRPC, daemon in a child process, ${SECONDS}s per cell; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start)`);
   out.push('');
   out.push('| backend | rpc | concurrency | ops/s | p50 ms | p99 ms |');
   out.push('|---|---|---:|---:|---:|---:|');
