@@ -34,6 +34,7 @@ test: build lint
 bench: build
 	node dist/scripts/bench.js
 	node dist/scripts/bench-routines.js
+	node dist/scripts/bench-jobs.js
 
 clean:
 	rm -rf dist src/gen node_modules

@@ -17,3 +17,11 @@ export function singletonConflict(e: unknown): never {
   }
   throw e;
 }
+
+/** Turns a foreign-key failure into the message that names the conversation. */
+export function conversationMustExist(conversationId: string) {
+  return (e: unknown): never => {
+    if (e instanceof StoreError && e.kind === 'failed_precondition') throw conversationMissing(conversationId);
+    throw e;
+  };
+}

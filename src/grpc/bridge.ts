@@ -169,10 +169,21 @@ export function addService<T extends GenServiceMethods>(server: grpc.Server, ser
         const ctx = contextOf(call);
         const send = (out: Init<DescMessage>): Promise<void> =>
           new Promise((resolve, reject) => {
-            if (ctx.signal.aborted) return reject(ctx.signal.reason);
-            // Respect back-pressure: wait for the write to drain before the next.
-            if (call.write(create(method.output, out))) resolve();
-            else call.once('drain', () => resolve());
+            const signal = ctx.signal;
+            if (signal.aborted) return reject(signal.reason);
+            // Respect back-pressure: wait for the write to drain before the
+            // next, but give up when the call ends (a cancelled call never drains).
+            if (call.write(create(method.output, out))) return resolve();
+            const onDrain = () => {
+              signal.removeEventListener('abort', onAbort);
+              resolve();
+            };
+            const onAbort = () => {
+              call.removeListener('drain', onDrain);
+              reject(signal.reason);
+            };
+            call.once('drain', onDrain);
+            signal.addEventListener('abort', onAbort, { once: true });
           });
         const req = call.request;
         const run =
@@ -189,7 +200,10 @@ export function addService<T extends GenServiceMethods>(server: grpc.Server, ser
             ctx.done();
             const se = endedError(call) ?? toServiceError(e, ctx.requestId);
             finish(ctx.requestId, started, se.code, e);
-            if (!call.cancelled) call.destroy(se);
+            // grpc-js sends a stream's status from end(); emitting 'error'
+            // records the status and ends the stream. (destroy() would skip
+            // end() and leave the client waiting for a status forever.)
+            if (!call.cancelled) call.emit('error', se);
           },
         );
       };

@@ -11,6 +11,8 @@ import type { Config } from '../config.js';
 import { Admin, file_agentstore_v1_admin } from '../gen/agentstore/v1/admin_pb.js';
 import { ConversationStore, file_agentstore_v1_conversations } from '../gen/agentstore/v1/conversations_pb.js';
 import { RoutineStore, file_agentstore_v1_routines } from '../gen/agentstore/v1/routines_pb.js';
+import { JobStore, file_agentstore_v1_jobs } from '../gen/agentstore/v1/jobs_pb.js';
+import { SandboxStore, file_agentstore_v1_sandbox } from '../gen/agentstore/v1/sandbox_pb.js';
 import { SettingsStore, file_agentstore_v1_settings } from '../gen/agentstore/v1/settings_pb.js';
 import { ToolFailureStore, file_agentstore_v1_tool_failures } from '../gen/agentstore/v1/tool_failures_pb.js';
 import type { Database } from '../store/database.js';
@@ -18,6 +20,8 @@ import { addService } from './bridge.js';
 import { adminService } from './services/admin.js';
 import { conversationService } from './services/conversations.js';
 import { routineService } from './services/routines.js';
+import { jobService } from './services/jobs.js';
+import { sandboxService } from './services/sandbox.js';
 import { settingsService } from './services/settings.js';
 import { toolFailureService } from './services/tool-failures.js';
 
@@ -25,10 +29,12 @@ const FILES: DescFile[] = [
   file_agentstore_v1_conversations,
   file_agentstore_v1_settings,
   file_agentstore_v1_tool_failures,
+  file_agentstore_v1_jobs,
+  file_agentstore_v1_sandbox,
   file_agentstore_v1_routines,
   file_agentstore_v1_admin,
 ];
-export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, RoutineStore, Admin].map((s) => s.typeName);
+export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore, Admin].map((s) => s.typeName);
 
 /** Every file with its imports (well-known types included), each once. */
 function withDependencies(files: DescFile[]): DescFile[] {
@@ -97,6 +103,10 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
   addService(server, SettingsStore, settingsService(db), log);
   addService(server, ToolFailureStore, toolFailureService(db), log);
   addService(server, RoutineStore, routineService(db), log);
+  addService(server, JobStore, jobService(db), log);
+  // Live event streams never finish on their own; shutdown ends them (clients resume from their cursor).
+  const endStreams = new AbortController();
+  addService(server, SandboxStore, sandboxService(db, endStreams.signal), log);
   addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), log);
 
   const port = await new Promise<number>((resolve, reject) =>
@@ -112,6 +122,7 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
         clearInterval(healthTimer);
         stopping = true;
         setHealth(false);
+        endStreams.abort();
         const force = setTimeout(() => {
           log.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: cancelling calls still in flight');
           server.forceShutdown();

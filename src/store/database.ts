@@ -3,6 +3,8 @@
 import { withChecks } from './checks.js';
 import { conversationChecks, type ConversationStore } from './conversations.js';
 import { routineChecks, type RoutineStore } from './routines.js';
+import { jobChecks, type JobStore } from './jobs.js';
+import { sandboxChecks, type SandboxStore } from './sandbox.js';
 import { settingsChecks, type SettingsStore } from './settings.js';
 import { toolFailureChecks, type ToolFailureStore } from './tool-failures.js';
 
@@ -19,7 +21,7 @@ export interface DatabaseInfo {
   embeddingDimension: number;
 }
 
-export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, RoutineStore {}
+export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore {}
 
 export interface Database extends Stores {
   /** Applies pending migrations; idempotent. */
@@ -52,6 +54,8 @@ export function checked(db: Database): Database {
     ...withChecks<SettingsStore>(db, settingsChecks),
     ...withChecks<ToolFailureStore>(db, toolFailureChecks),
     ...withChecks<RoutineStore>(db, routineChecks),
+    ...withChecks<JobStore>(db, jobChecks),
+    ...withChecks<SandboxStore>(db, sandboxChecks),
     runMigrations: () => db.runMigrations(),
     readSchemaVersion: () => db.readSchemaVersion(),
     health: () => db.health(),

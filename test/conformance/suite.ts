@@ -2,9 +2,12 @@
 // Database interface and run unchanged on every backend (libsql.test.ts,
 // postgres.test.ts). A difference between the backends is a failing test.
 import { after, before, describe } from 'node:test';
+import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/store/database.js';
 import { openMigrated, type TestBackend } from '../support/databases.js';
 import { conversationSuite } from './conversations.js';
+import { jobSuite } from './jobs.js';
+import { sandboxSuite } from './sandbox.js';
 import { lifecycleSuite } from './lifecycle.js';
 import { routineSuite } from './routines.js';
 import { settingsSuite } from './settings.js';
@@ -14,13 +17,17 @@ export interface SuiteContext {
   backend: TestBackend;
   /** The shared, migrated database of this run (tests use fresh user ids). */
   db(): Database;
+  /** Its configuration (to open a second daemon's view of the same database). */
+  config(): Config;
 }
 
 export function runConformance(backend: TestBackend): void {
   describe(`conformance: ${backend.name}`, () => {
     let db: Database | undefined;
+    let config: Config | undefined;
     before(async () => {
-      db = await openMigrated(await backend.config());
+      config = await backend.config();
+      db = await openMigrated(config);
     });
     after(async () => {
       await db?.close();
@@ -32,11 +39,17 @@ export function runConformance(backend: TestBackend): void {
         if (!db) throw new Error('database not open');
         return db;
       },
+      config: () => {
+        if (!config) throw new Error('database not open');
+        return config;
+      },
     };
     conversationSuite(ctx);
     settingsSuite(ctx);
     toolFailureSuite(ctx);
     routineSuite(ctx);
+    jobSuite(ctx);
+    sandboxSuite(ctx);
     lifecycleSuite(ctx);
   });
 }

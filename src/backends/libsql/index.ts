@@ -5,9 +5,11 @@ import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
 import type { Database } from '../../store/database.js';
 import { libsqlConversations } from './conversations.js';
+import { libsqlJobs } from './jobs.js';
 import { libsqlMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
 import { LibsqlPool } from './pool.js';
 import { libsqlRoutines } from './routines.js';
+import { libsqlJobEventHub, libsqlSandbox } from './sandbox.js';
 import { libsqlSettings } from './settings.js';
 import { libsqlToolFailures } from './tool-failures.js';
 
@@ -23,11 +25,14 @@ export function openLibsql(config: LibsqlConfig): Database {
   });
   const latest = libsqlMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
+  const hub = libsqlJobEventHub(pool);
   return {
     ...libsqlConversations(pool),
     ...libsqlSettings(pool),
     ...libsqlToolFailures(pool),
     ...libsqlRoutines(pool),
+    ...libsqlJobs(pool, (id) => hub.wake(id, 'status')),
+    ...libsqlSandbox(pool, hub),
     async runMigrations() {
       await migrateLibsql(pool);
       schemaVersion = await libsqlSchemaVersion(pool);
@@ -54,6 +59,9 @@ export function openLibsql(config: LibsqlConfig): Database {
         const r = c.get<{ busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
         return { busy: (r?.busy ?? 0) !== 0, logPages: r?.log ?? 0, checkpointedPages: r?.checkpointed ?? 0 };
       }),
-    close: () => pool.close(),
+    close: () => {
+      hub.close();
+      return pool.close();
+    },
   };
 }

@@ -3,9 +3,11 @@
 import type { Config } from '../../config.js';
 import type { Database } from '../../store/database.js';
 import { pgConversations } from './conversations.js';
+import { pgJobs } from './jobs.js';
 import { migratePostgres, pgMigrations, pgSchemaVersion } from './migrate.js';
 import { PgPool, sql } from './pool.js';
 import { pgRoutines } from './routines.js';
+import { pgJobEventHub, pgSandbox } from './sandbox.js';
 import { pgSettings } from './settings.js';
 import { pgToolFailures } from './tool-failures.js';
 
@@ -18,11 +20,14 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
   const pool = new PgPool({ url: config.databaseUrl, size: config.poolSize, acquireTimeoutMs: config.acquireTimeoutMs, onError: onPoolError });
   const latest = pgMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
+  const events = pgJobEventHub(config.databaseUrl, config.acquireTimeoutMs, onPoolError);
   return {
     ...pgConversations(pool),
     ...pgSettings(pool),
     ...pgToolFailures(pool),
     ...pgRoutines(pool),
+    ...pgJobs(pool),
+    ...pgSandbox(pool, events.hub),
     async runMigrations() {
       await migratePostgres(pool);
       schemaVersion = await pgSchemaVersion(pool);
@@ -44,6 +49,9 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
     }),
     // PostgreSQL checkpoints its own WAL.
     walCheckpoint: async () => null,
-    close: () => pool.close(),
+    close: async () => {
+      await events.close();
+      await pool.close();
+    },
   };
 }
