@@ -12,15 +12,17 @@ import { Admin, file_agentstore_v1_admin } from '../gen/agentstore/v1/admin_pb.j
 import { ConversationStore, file_agentstore_v1_conversations } from '../gen/agentstore/v1/conversations_pb.js';
 import { SettingsStore, file_agentstore_v1_settings } from '../gen/agentstore/v1/settings_pb.js';
 import { ToolFailureStore, file_agentstore_v1_tool_failures } from '../gen/agentstore/v1/tool_failures_pb.js';
+import { WorkspaceStore, file_agentstore_v1_workspace } from '../gen/agentstore/v1/workspace_pb.js';
 import type { Database } from '../store/database.js';
 import { addService } from './bridge.js';
 import { adminService } from './services/admin.js';
 import { conversationService } from './services/conversations.js';
 import { settingsService } from './services/settings.js';
 import { toolFailureService } from './services/tool-failures.js';
+import { workspaceService } from './services/workspace.js';
 
-const FILES: DescFile[] = [file_agentstore_v1_conversations, file_agentstore_v1_settings, file_agentstore_v1_tool_failures, file_agentstore_v1_admin];
-export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, Admin].map((s) => s.typeName);
+const FILES: DescFile[] = [file_agentstore_v1_conversations, file_agentstore_v1_settings, file_agentstore_v1_tool_failures, file_agentstore_v1_workspace, file_agentstore_v1_admin];
+export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, WorkspaceStore, Admin].map((s) => s.typeName);
 
 /** Every file with its imports (well-known types included), each once. */
 function withDependencies(files: DescFile[]): DescFile[] {
@@ -88,6 +90,7 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
   addService(server, ConversationStore, conversationService(db), log);
   addService(server, SettingsStore, settingsService(db), log);
   addService(server, ToolFailureStore, toolFailureService(db), log);
+  addService(server, WorkspaceStore, workspaceService(db), log);
   addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), log);
 
   const port = await new Promise<number>((resolve, reject) =>

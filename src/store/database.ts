@@ -4,6 +4,7 @@ import { withChecks } from './checks.js';
 import { conversationChecks, type ConversationStore } from './conversations.js';
 import { settingsChecks, type SettingsStore } from './settings.js';
 import { toolFailureChecks, type ToolFailureStore } from './tool-failures.js';
+import { workspaceChecks, type WorkspaceStore } from './workspace.js';
 
 export type BackendName = 'libsql' | 'postgres';
 
@@ -18,7 +19,7 @@ export interface DatabaseInfo {
   embeddingDimension: number;
 }
 
-export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore {}
+export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, WorkspaceStore {}
 
 export interface Database extends Stores {
   /** Applies pending migrations; idempotent. */
@@ -35,6 +36,7 @@ export function checked(db: Database): Database {
     ...withChecks<ConversationStore>(db, conversationChecks),
     ...withChecks<SettingsStore>(db, settingsChecks),
     ...withChecks<ToolFailureStore>(db, toolFailureChecks),
+    ...withChecks<WorkspaceStore>(db, workspaceChecks(db.info().embeddingDimension)),
     runMigrations: () => db.runMigrations(),
     health: () => db.health(),
     info: () => db.info(),

@@ -9,6 +9,7 @@ import { libsqlMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.
 import { LibsqlPool } from './pool.js';
 import { libsqlSettings } from './settings.js';
 import { libsqlToolFailures } from './tool-failures.js';
+import { libsqlEmbeddingDimension, libsqlWorkspace } from './workspace.js';
 
 export type LibsqlConfig = Pick<Config, 'libsqlPath' | 'libsqlBusyTimeoutMs' | 'libsqlSynchronous' | 'embeddingDimension'>;
 
@@ -26,8 +27,10 @@ export function openLibsql(config: LibsqlConfig): Database {
     ...libsqlConversations(pool),
     ...libsqlSettings(pool),
     ...libsqlToolFailures(pool),
+    ...libsqlWorkspace(pool),
     async runMigrations() {
       await migrateLibsql(pool);
+      await libsqlEmbeddingDimension(pool, config.embeddingDimension);
       schemaVersion = await libsqlSchemaVersion(pool);
     },
     async health() {
@@ -37,8 +40,8 @@ export function openLibsql(config: LibsqlConfig): Database {
       backend: 'libsql',
       schemaVersion,
       latestSchemaVersion: latest,
-      vectorSearch: false,
-      vectorSearchMethod: '',
+      vectorSearch: true,
+      vectorSearchMethod: 'exact',
       embeddingDimension: config.embeddingDimension,
     }),
     close: () => pool.close(),

@@ -7,6 +7,7 @@ import { migratePostgres, pgMigrations, pgSchemaVersion } from './migrate.js';
 import { PgPool, sql } from './pool.js';
 import { pgSettings } from './settings.js';
 import { pgToolFailures } from './tool-failures.js';
+import { pgEmbeddingDimension, pgWorkspace } from './workspace.js';
 
 export type PostgresConfig = Pick<Config, 'databaseUrl' | 'poolSize' | 'acquireTimeoutMs' | 'embeddingDimension'>;
 
@@ -21,8 +22,10 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
     ...pgConversations(pool),
     ...pgSettings(pool),
     ...pgToolFailures(pool),
+    ...pgWorkspace(pool),
     async runMigrations() {
       await migratePostgres(pool);
+      await pgEmbeddingDimension(pool, config.embeddingDimension);
       schemaVersion = await pgSchemaVersion(pool);
     },
     async health() {
@@ -32,8 +35,8 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
       backend: 'postgres',
       schemaVersion,
       latestSchemaVersion: latest,
-      vectorSearch: false,
-      vectorSearchMethod: '',
+      vectorSearch: true,
+      vectorSearchMethod: 'exact',
       embeddingDimension: config.embeddingDimension,
     }),
     close: () => pool.close(),
