@@ -132,7 +132,9 @@ export function path(field: string, p: unknown): string {
 export function directory(field: string, p: unknown): string {
   const s = v.text(field, p, MAX_PATH_CHARS);
   if (s === '') return s;
-  checkSlashes(field, s.endsWith('/') ? s.slice(0, -1) : s);
+  const bare = s.endsWith('/') ? s.slice(0, -1) : s;
+  if (bare === '') throw invalidArgument(field, 'must be "" for the root, not "/"');
+  checkSlashes(field, bare);
   return s;
 }
 

@@ -8,6 +8,7 @@ import { conversationSuite } from './conversations.js';
 import { lifecycleSuite } from './lifecycle.js';
 import { settingsSuite } from './settings.js';
 import { toolFailureSuite } from './tool-failures.js';
+import { workspaceSuite } from './workspace.js';
 
 export interface SuiteContext {
   backend: TestBackend;
@@ -35,6 +36,7 @@ export function runConformance(backend: TestBackend): void {
     conversationSuite(ctx);
     settingsSuite(ctx);
     toolFailureSuite(ctx);
+    workspaceSuite(ctx);
     lifecycleSuite(ctx);
   });
 }

@@ -84,6 +84,12 @@ interface CandidateRow {
 
 const toCandidate = (r: CandidateRow): Candidate => ({ chunkId: r.id, documentId: r.document_id, documentPath: r.path, content: r.content });
 
+/** The driver returns blobs as ArrayBuffer; accept byte views too (copied when unaligned). */
+function floatsOf(e: ArrayBuffer | Uint8Array): Float32Array {
+  if (e instanceof ArrayBuffer) return new Float32Array(e);
+  return e.byteOffset % 4 === 0 ? new Float32Array(e.buffer, e.byteOffset, e.byteLength / 4) : new Float32Array(Uint8Array.from(e).buffer);
+}
+
 interface Scored {
   id: string;
   dist: number;
@@ -105,14 +111,14 @@ async function vectorCandidates(pool: LibsqlPool, userId: string, agentId: strin
       const scored: Scored[] = [];
       let sliceStart = performance.now();
       for (let i = 0; i < docs.length; i += VECTOR_BATCH_DOCS) {
-        const rows = c.all<{ id: string; document_id: string; chunk_index: number; e: Buffer; n: number }>(
+        const rows = c.all<{ id: string; document_id: string; chunk_index: number; e: ArrayBuffer | Uint8Array; n: number }>(
           `SELECT id, document_id, chunk_index, embedding AS e, embedding_norm AS n FROM memory_chunks
             WHERE document_id IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL`,
           [JSON.stringify(docs.slice(i, i + VECTOR_BATCH_DOCS).map((d) => d.id))],
         );
         for (const r of rows) {
           if (r.e.byteLength !== q.length * 4) throw new StoreError('data_loss', `stored embedding of chunk ${r.id} has ${r.e.byteLength / 4} dimensions, expected ${q.length}`);
-          const v = r.e.byteOffset % 4 === 0 ? new Float32Array(r.e.buffer, r.e.byteOffset, q.length) : new Float32Array(Uint8Array.from(r.e).buffer);
+          const v = floatsOf(r.e);
           scored.push({ id: r.id, dist: cosineDistance(v, r.n, query, qn), path: pathOf.get(r.document_id)!, index: r.chunk_index });
         }
         if (performance.now() - sliceStart > VECTOR_SLICE_MS) {
