@@ -30,7 +30,8 @@ test: build lint
 	node --test --test-concurrency=2 --test-timeout=600000 $(NODE_TESTS)
 
 bench: build
-	node dist/scripts/bench.js
+	[ ! -f dist/scripts/bench.js ] || node dist/scripts/bench.js
+	node dist/scripts/bench-workspace.js
 
 clean:
 	rm -rf dist src/gen node_modules

@@ -1,11 +1,12 @@
 // WorkspaceStore on libSQL. Twin: src/backends/postgres/workspace.ts.
 //
 // Vector search is an exact scan, filtered by user and agent before the
-// top-k: the user's embeddings are read in batches of documents inside one
-// read transaction (one snapshot), scored in JavaScript, and the loop yields
-// to the event loop between batches so a large scan never stalls other RPCs
-// for its whole duration. Measured against libsql_vector_idx in
-// scripts/bench-workspace.ts and the README.
+// top-k: the user's documents are scanned in batches inside one read
+// transaction (one snapshot); each batch's nearest chunks are picked by
+// libSQL's vector_distance_cos and rescored in double precision (the
+// distance PostgreSQL computes), and the loop yields to the event loop
+// between batches so a large scan never stalls other RPCs for its whole
+// duration. No approximate index: see the README for the measurements.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
@@ -75,6 +76,11 @@ const FTS_SEARCH = `WITH top AS (
     JOIN memory_documents d ON d.id = c.document_id
    ORDER BY c.word_count, d.path, c.chunk_index`;
 
+const VECTOR_BATCH = `SELECT c.id, d.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n
+    FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
+   WHERE c.document_id IN (SELECT value FROM json_each(?2)) AND c.embedding IS NOT NULL
+   ORDER BY vector_distance_cos(c.embedding, ?1), d.path, c.chunk_index LIMIT ?3`;
+
 interface CandidateRow {
   id: string;
   document_id: string;
@@ -103,23 +109,28 @@ const byDistance = (a: Scored, b: Scored) => a.dist - b.dist || compareBinary(a.
 async function vectorCandidates(pool: LibsqlPool, userId: string, agentId: string | null, q: Float32Array, k: number): Promise<Candidate[]> {
   const query = Float64Array.from(q);
   const qn = norm(q);
+  const qBlob = embeddingBytes(q);
+  // Per batch, SQLite's float32 vector_distance_cos pre-selects the nearest
+  // k + margin chunks (same tie-break as the final order); those few are
+  // rescored in double precision, so the final top k equals an exact scan's
+  // unless more than `margin` chunks sit within float32 rounding of the cut.
+  const preselect = 2 * k + 16;
   return pool.read(async (c) => {
     c.exec('BEGIN');
     try {
-      const docs = c.all<{ id: string; path: string }>(`SELECT id, path FROM memory_documents WHERE ${SCOPE}`, [userId, agentKey(agentId)]);
-      const pathOf = new Map(docs.map((d) => [d.id, d.path]));
+      const docs = c.all<{ id: string }>(`SELECT id FROM memory_documents WHERE ${SCOPE}`, [userId, agentKey(agentId)]);
       const scored: Scored[] = [];
       let sliceStart = performance.now();
       for (let i = 0; i < docs.length; i += VECTOR_BATCH_DOCS) {
-        const rows = c.all<{ id: string; document_id: string; chunk_index: number; e: ArrayBuffer | Uint8Array; n: number }>(
-          `SELECT id, document_id, chunk_index, embedding AS e, embedding_norm AS n FROM memory_chunks
-            WHERE document_id IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL`,
-          [JSON.stringify(docs.slice(i, i + VECTOR_BATCH_DOCS).map((d) => d.id))],
-        );
+        const rows = c.all<{ id: string; path: string; chunk_index: number; e: ArrayBuffer | Uint8Array; n: number }>(VECTOR_BATCH, [
+          qBlob,
+          JSON.stringify(docs.slice(i, i + VECTOR_BATCH_DOCS).map((d) => d.id)),
+          preselect,
+        ]);
         for (const r of rows) {
-          if (r.e.byteLength !== q.length * 4) throw new StoreError('data_loss', `stored embedding of chunk ${r.id} has ${r.e.byteLength / 4} dimensions, expected ${q.length}`);
           const v = floatsOf(r.e);
-          scored.push({ id: r.id, dist: cosineDistance(v, r.n, query, qn), path: pathOf.get(r.document_id)!, index: r.chunk_index });
+          if (v.length !== q.length) throw new StoreError('data_loss', `stored embedding of chunk ${r.id} has ${v.length} dimensions, expected ${q.length}`);
+          scored.push({ id: r.id, dist: cosineDistance(v, r.n, query, qn), path: r.path, index: r.chunk_index });
         }
         if (performance.now() - sliceStart > VECTOR_SLICE_MS) {
           await yieldToLoop();
