@@ -109,7 +109,7 @@ export interface WorkspaceStore {
 /** Longest document path. */
 export const MAX_PATH_CHARS = 4096;
 /** Longest chunk text (its word list must fit a PostgreSQL tsvector). */
-export const MAX_CHUNK_CHARS = 512 * 1024;
+export const MAX_CHUNK_CHARS = 128 * 1024;
 /** Longest search query text. */
 export const MAX_QUERY_CHARS = 64 * 1024;
 /** Largest rrf_k. */

@@ -400,6 +400,38 @@ export function workspaceSuite(ctx: SuiteContext): void {
         assert.ok(mine.every((x) => x.documentPath === 'crowd.md'));
       });
 
+      it('vector ranks equal an exact double-precision cosine ranking, also when k cuts a large set', async () => {
+        const db = ctx.db();
+        const u = user();
+        const dim = db.info().embeddingDimension;
+        let seed = 1234;
+        const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+        const expected: { key: string; dist: number }[] = [];
+        const q = Float32Array.from({ length: dim }, rnd);
+        const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+        const keyOf = new Map<string, string>();
+        for (let d = 0; d < 6; d++) {
+          const id = await doc(db, u, `v/${d}.md`);
+          for (let i = 0; i < 40; i++) {
+            // Some exact duplicates, so ties must break by path then index.
+            const e = i % 10 === 9 ? q.map((x) => x * 2) : Float32Array.from({ length: dim }, rnd);
+            const chunk = await db.insertChunk(id, i, `c ${d} ${i}`, e);
+            keyOf.set(chunk, `v/${d}.md#${i}`);
+            expected.push({ key: `v/${d}.md#${i}`, dist: 1 - dot(e, q) / (Math.sqrt(dot(e, e)) * Math.sqrt(dot(q, q))) });
+          }
+        }
+        const [pa, pb] = [(k: string) => k.split('#')[0]!, (k: string) => Number(k.split('#')[1])];
+        expected.sort((a, b) => a.dist - b.dist || (pa(a.key) < pa(b.key) ? -1 : pa(a.key) > pa(b.key) ? 1 : 0) || pb(a.key) - pb(b.key));
+        for (const k of [1, 5, 50, 240]) {
+          const r = await db.hybridSearch(u, null, '', q, cfg({ preFusionLimit: k, limit: 1000 }));
+          assert.deepEqual(
+            r.map((x) => keyOf.get(x.chunkId)),
+            expected.slice(0, k).map((x) => x.key),
+            `k = ${k}`,
+          );
+        }
+      });
+
       it('rejects a bad search configuration', async () => {
         const db = ctx.db();
         await assertStoreError(db.hybridSearch('u', null, 'x', null, cfg({ limit: -1 })), 'invalid_argument', /limit/);
