@@ -76,10 +76,13 @@ const FTS_SEARCH = `WITH top AS (
     JOIN memory_documents d ON d.id = c.document_id
    ORDER BY c.word_count, d.path, c.chunk_index`;
 
-const VECTOR_BATCH = `SELECT c.id, d.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n
-    FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
-   WHERE c.document_id IN (SELECT value FROM json_each(?2)) AND c.embedding IS NOT NULL
-   ORDER BY vector_distance_cos(c.embedding, ?1), d.path, c.chunk_index LIMIT ?3`;
+// The sort carries only small columns; the few winners' blobs are read after.
+const VECTOR_BATCH = `SELECT c.id, t.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n FROM (
+    SELECT c._rowid AS r, d.path, c.chunk_index, vector_distance_cos(c.embedding, ?1) AS dist
+      FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
+     WHERE c.document_id IN (SELECT value FROM json_each(?2)) AND c.embedding IS NOT NULL
+     ORDER BY dist, d.path, c.chunk_index LIMIT ?3) t
+  JOIN memory_chunks c ON c._rowid = t.r`;
 
 interface CandidateRow {
   id: string;
