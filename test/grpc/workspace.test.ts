@@ -145,3 +145,20 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('the daemon and the recorded embedding dimension', () => {
+  it('refuses to boot, naming EMBEDDING_DIMENSION, on a database holding embeddings of another dimension', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentstore-grpc-dim-'));
+    try {
+      const env = { DATABASE_BACKEND: 'libsql', LIBSQL_PATH: join(dir, 'a.db') };
+      const d = await startDaemon({ ...env, EMBEDDING_DIMENSION: '4' });
+      const ws = d.client(WorkspaceStore);
+      const doc = (await ws('getOrCreateDocumentByPath', { userId: 'u', path: 'a.md' })).document!;
+      await ws('insertChunk', { documentId: doc.id, chunkIndex: 0, content: 'x', embedding: [1, 2, 3, 4] });
+      assert.equal(await d.stop(), 0);
+      await assert.rejects(startDaemon({ ...env, EMBEDDING_DIMENSION: '8' }), /exited with 1: agentstore: EMBEDDING_DIMENSION: the database holds embeddings of dimension 4/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
