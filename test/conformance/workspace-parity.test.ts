@@ -8,6 +8,7 @@ import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/store/database.js';
 import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from '../../src/store/workspace.js';
 import { libsqlBackend, openMigrated, postgresBackend, type TestBackend } from '../support/databases.js';
+import { pgvectorBackend } from '../support/pglite.js';
 import { assertStoreError } from './util.js';
 
 const DIM = 32;
@@ -102,8 +103,9 @@ function runs(): Run[] {
 
 const withDim = async (b: TestBackend, dim: number, given?: Config): Promise<Config> => ({ ...(given ?? (await b.config())), embeddingDimension: dim });
 
-describe('workspace parity: libSQL and PostgreSQL rank the same corpus identically', () => {
-  const backends = [libsqlBackend(), postgresBackend()];
+describe('workspace parity: libSQL, PostgreSQL and PostgreSQL with pgvector rank the same corpus identically', () => {
+  // The third is PGlite with pgvector over pglite-socket: the pgvector path.
+  const backends = [libsqlBackend(), postgresBackend(), pgvectorBackend()];
   const dbs: Database[] = [];
   const keys: Map<string, string>[] = [];
   before(async () => {
@@ -118,10 +120,17 @@ describe('workspace parity: libSQL and PostgreSQL rank the same corpus identical
     for (const b of backends) await b.cleanup();
   });
 
+  it('each backend reports its vector search method', () => {
+    assert.deepEqual(
+      dbs.map((db) => db.info().vectorSearchMethod),
+      ['exact', 'exact', 'pgvector'],
+    );
+  });
+
   it('same results, ranks and scores for every query', async () => {
     let nonEmpty = 0;
     for (const r of runs()) {
-      const [a, b] = await Promise.all(
+      const [a, b, c] = await Promise.all(
         dbs.map(async (db, i) =>
           (await db.hybridSearch(USER, null, r.query, r.embedding, r.config)).map((x) => ({
             key: keys[i]!.get(x.chunkId),
@@ -134,12 +143,37 @@ describe('workspace parity: libSQL and PostgreSQL rank the same corpus identical
         ),
       );
       assert.deepEqual(b, a, `${r.name}: postgres differs from libsql`);
+      assert.deepEqual(c, a, `${r.name}: postgres with pgvector differs from libsql`);
       if (a!.length > 0) nonEmpty++;
     }
     assert.ok(nonEmpty > 40, `only ${nonEmpty} queries found anything`);
   });
 
-  it('full-text matches whole words only, without stemming, on both', async () => {
+  it('vector-only top-k agrees when k cuts a larger set (pre-selection paths included)', async () => {
+    const many = vectors(200, 5);
+    for (let i = 0; i < 200; i += 17) many[i] = many[0]!.map((x) => x * 3);
+    const keyed: Map<string, string>[] = [];
+    for (const db of dbs) {
+      const m = new Map<string, string>();
+      for (let d = 0; d < 4; d++) {
+        const doc = await db.getOrCreateDocumentByPath('parity-user-2', null, `m/${d}.md`);
+        for (let i = 0; i < 50; i++) m.set(await db.insertChunk(doc.id, i, `chunk ${i}`, many[d * 50 + i]!), `m/${d}.md#${i}`);
+      }
+      keyed.push(m);
+    }
+    for (const q of [...QUERY_VECTORS, many[0]!]) {
+      for (const k of [1, 5, 20]) {
+        const lists = await Promise.all(
+          dbs.map(async (db, i) => (await db.hybridSearch('parity-user-2', null, '', q, { ...DEFAULT_SEARCH_CONFIG, preFusionLimit: k, limit: k })).map((x) => keyed[i]!.get(x.chunkId))),
+        );
+        assert.equal(lists[0]!.length, k);
+        assert.deepEqual(lists[1], lists[0], `k=${k}: postgres`);
+        assert.deepEqual(lists[2], lists[0], `k=${k}: pgvector`);
+      }
+    }
+  });
+
+  it('full-text matches whole words only, without stemming, on every backend', async () => {
     for (const [i, db] of dbs.entries()) {
       const hits = async (q: string) => (await db.hybridSearch(USER, null, q, null, { ...DEFAULT_SEARCH_CONFIG, limit: 50 })).map((x) => keys[i]!.get(x.chunkId));
       assert.deepEqual(await hits('dog'), ['notes/b.md#6', 'notes/c.md#7'], 'dog: shortest chunk first');

@@ -7,7 +7,7 @@ import { migratePostgres, pgMigrations, pgSchemaVersion } from './migrate.js';
 import { PgPool, sql } from './pool.js';
 import { pgSettings } from './settings.js';
 import { pgToolFailures } from './tool-failures.js';
-import { pgEmbeddingDimension, pgWorkspace } from './workspace.js';
+import { pgDetectVector, pgEmbeddingDimension, pgWorkspace, type PgVectorMethod } from './workspace.js';
 
 export type PostgresConfig = Pick<Config, 'databaseUrl' | 'poolSize' | 'acquireTimeoutMs' | 'embeddingDimension'>;
 
@@ -18,14 +18,16 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
   const pool = new PgPool({ url: config.databaseUrl, size: config.poolSize, acquireTimeoutMs: config.acquireTimeoutMs, onError: onPoolError });
   const latest = pgMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
+  let vectorMethod: PgVectorMethod = 'exact';
   return {
     ...pgConversations(pool),
     ...pgSettings(pool),
     ...pgToolFailures(pool),
-    ...pgWorkspace(pool),
+    ...pgWorkspace(pool, () => vectorMethod),
     async runMigrations() {
       await migratePostgres(pool);
       await pgEmbeddingDimension(pool, config.embeddingDimension);
+      vectorMethod = await pgDetectVector(pool);
       schemaVersion = await pgSchemaVersion(pool);
     },
     async health() {
@@ -36,7 +38,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
       schemaVersion,
       latestSchemaVersion: latest,
       vectorSearch: true,
-      vectorSearchMethod: 'exact',
+      vectorSearchMethod: vectorMethod,
       embeddingDimension: config.embeddingDimension,
     }),
     close: () => pool.close(),

@@ -83,6 +83,23 @@ const VECTOR_SEARCH = sql(`WITH top AS (
      ORDER BY s.dist, d.path, c.chunk_index LIMIT $5)
   SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
    ORDER BY top.dist, top.path, top.chunk_index`);
+// With pgvector: its float32 cosine distance (<=>, computed in C over a cast
+// of the stored real[]) pre-selects the nearest k + margin of the user's
+// chunks, and those few are rescored with the double-precision sum above, so
+// ranks stay identical to libSQL's and to the plain path. Still an exact scan
+// filtered before the top-k: no approximate index.
+const VECTOR_SEARCH_PGVECTOR = sql(`WITH pre AS (
+    SELECT c.id, d.path, c.chunk_index FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
+     WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NOT NULL
+     ORDER BY c.embedding::vector <=> $3::float8[]::real[]::vector, d.path, c.chunk_index LIMIT $6),
+  top AS (
+    SELECT pre.id, pre.path, pre.chunk_index, s.dist FROM pre JOIN memory_chunks c ON c.id = pre.id
+     CROSS JOIN LATERAL (
+       SELECT 1 - sum(x::float8 * y) / (c.embedding_norm * $4::float8) AS dist FROM unnest(c.embedding, $3::float8[]) AS t (x, y)
+     ) s
+     ORDER BY s.dist, pre.path, pre.chunk_index LIMIT $5)
+  SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
+   ORDER BY top.dist, top.path, top.chunk_index`);
 const GET_DIMENSION = sql("SELECT value FROM workspace_meta WHERE key = 'embedding_dimension' FOR UPDATE");
 const ANY_EMBEDDING = sql('SELECT 1 AS x FROM memory_chunks WHERE embedding IS NOT NULL LIMIT 1');
 const SET_DIMENSION = sql(`INSERT INTO workspace_meta (key, value) VALUES ('embedding_dimension', $1)
@@ -101,7 +118,10 @@ const toCandidate = (r: CandidateRow): Candidate => ({ chunkId: r.id, documentId
 const arrayParam = (a: readonly (string | number)[]) => a as unknown as string;
 const floats = (e: Float32Array) => arrayParam(Array.from(e));
 
-export function pgWorkspace(pool: PgPool): WorkspaceStore {
+/** How the vector branch runs: pgvector pre-selection, or exact scoring alone. */
+export type PgVectorMethod = 'pgvector' | 'exact';
+
+export function pgWorkspace(pool: PgPool, vectorMethod: () => PgVectorMethod): WorkspaceStore {
   const byPath = (userId: string, agentId: string | null, path: string) => pool.one<DocRow>(GET_BY_PATH, [userId, agentKey(agentId), path]);
   return {
     async getDocumentByPath(userId, agentId, path) {
@@ -197,9 +217,18 @@ export function pgWorkspace(pool: PgPool): WorkspaceStore {
       const run = branches(terms, embedding, config);
       const [fts, vector] = await Promise.all([
         run.fts ? pool.rows<CandidateRow>(FTS_SEARCH, [userId, agentKey(agentId), tsquery(terms), config.preFusionLimit]) : [],
-        run.vector
-          ? pool.rows<CandidateRow>(VECTOR_SEARCH, [userId, agentKey(agentId), floats(embedding!), norm(embedding!), config.preFusionLimit])
-          : [],
+        !run.vector
+          ? []
+          : vectorMethod() === 'pgvector'
+            ? pool.rows<CandidateRow>(VECTOR_SEARCH_PGVECTOR, [
+                userId,
+                agentKey(agentId),
+                floats(embedding!),
+                norm(embedding!),
+                config.preFusionLimit,
+                2 * config.preFusionLimit + 16,
+              ])
+            : pool.rows<CandidateRow>(VECTOR_SEARCH, [userId, agentKey(agentId), floats(embedding!), norm(embedding!), config.preFusionLimit]),
       ]);
       return fuse(fts.map(toCandidate), vector.map(toCandidate), config);
     },
@@ -214,4 +243,24 @@ export async function pgEmbeddingDimension(pool: PgPool, dimension: number): Pro
     if (r && (await q.one(ANY_EMBEDDING))) throw dimensionMismatch(Number(r.value), dimension);
     await q.exec(SET_DIMENSION, [String(dimension)]);
   });
+}
+
+/**
+ * Detects pgvector at boot: installs the extension when the server has it
+ * and we may (CREATE EXTENSION IF NOT EXISTS), otherwise falls back to exact
+ * scoring over real[]. The schema is the same either way.
+ */
+export async function pgDetectVector(pool: PgPool): Promise<PgVectorMethod> {
+  const available = await pool.one<{ installed: boolean }>(
+    sql("SELECT installed_version IS NOT NULL AS installed FROM pg_available_extensions WHERE name = 'vector'"),
+  );
+  if (!available) return 'exact';
+  if (!available.installed) {
+    try {
+      await pool.exec(sql('CREATE EXTENSION IF NOT EXISTS vector'));
+    } catch {
+      return 'exact';
+    }
+  }
+  return 'pgvector';
 }
