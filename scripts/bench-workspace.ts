@@ -1,5 +1,6 @@
 // WorkspaceStore benchmark: InsertChunk throughput and HybridSearch latency
-// (FTS-only and hybrid) on libSQL and on PostgreSQL without pgvector, plus
+// (FTS-only and hybrid) on libSQL, PostgreSQL without pgvector and PostgreSQL
+// with pgvector (PGlite over pglite-socket: BENCH_BACKENDS=pgvector), plus
 // the largest event-loop block seen under a mixed search + write load.
 //
 //   node dist/scripts/bench-workspace.js            # 10k chunks, dimension 384
@@ -10,14 +11,15 @@
 // Timings are of the store layer (what a gRPC handler awaits), not the wire.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { libsqlBackend, openMigrated, postgresBackend, type TestBackend } from '../test/support/databases.js';
+import { pgvectorBackend } from '../test/support/pglite.js';
 import type { Database } from '../src/store/database.js';
 import { DEFAULT_SEARCH_CONFIG } from '../src/store/workspace.js';
 
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 10_000);
 const DIM = Number(process.env.BENCH_DIM ?? 384);
 const WORDS_PER_CHUNK = Number(process.env.BENCH_WORDS ?? 120);
-const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'libsql,postgres').split(',');
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 100);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'libsql,postgres,pgvector').split(',');
 const CHUNKS_PER_DOC = 10;
 const USER = 'bench-user';
 
@@ -66,7 +68,7 @@ async function timed(n: number, concurrency: number, op: (i: number) => Promise<
   return { lat, opsPerSec: (n / (performance.now() - t0)) * 1000 };
 }
 
-async function bench(backend: TestBackend, rows: Row[]): Promise<void> {
+async function bench(label: string, backend: TestBackend, rows: Row[]): Promise<void> {
   const base = await backend.config();
   const sync = process.env.BENCH_LIBSQL_SYNCHRONOUS as typeof base.libsqlSynchronous | undefined;
   const db: Database = await openMigrated({ ...base, embeddingDimension: DIM, ...(sync ? { libsqlSynchronous: sync } : {}) });
@@ -78,7 +80,7 @@ async function bench(backend: TestBackend, rows: Row[]): Promise<void> {
     for (let i = 0; i < 200; i++) await db.insertChunk(other, i, text(WORDS_PER_CHUNK), vector());
 
     const load = await timed(CHUNKS, 8, (i) => db.insertChunk(docs[Math.floor(i / CHUNKS_PER_DOC)]!, i % CHUNKS_PER_DOC, text(WORDS_PER_CHUNK), vector()));
-    rows.push({ backend: backend.name, what: `InsertChunk (into ${CHUNKS})`, p50: pct(load.lat, 50), p99: pct(load.lat, 99), opsPerSec: load.opsPerSec });
+    rows.push({ backend: label, what: `InsertChunk (into ${CHUNKS})`, p50: pct(load.lat, 50), p99: pct(load.lat, 99), opsPerSec: load.opsPerSec });
 
     const qwords = Array.from({ length: QUERIES }, () => `${VOCAB[zipf()]} ${VOCAB[Math.floor(rand() * 200)]}`);
     const qvecs = Array.from({ length: QUERIES }, vector);
@@ -91,7 +93,7 @@ async function bench(backend: TestBackend, rows: Row[]): Promise<void> {
     ] as const) {
       await run(0);
       const r = await timed(QUERIES, 1, run);
-      rows.push({ backend: backend.name, what: `${what} @${CHUNKS}`, p50: pct(r.lat, 50), p99: pct(r.lat, 99), opsPerSec: r.opsPerSec });
+      rows.push({ backend: label, what: `${what} @${CHUNKS}`, p50: pct(r.lat, 50), p99: pct(r.lat, 99), opsPerSec: r.opsPerSec });
     }
 
     // Mixed load: 4 searchers + 2 writers for a fixed number of operations;
@@ -105,7 +107,7 @@ async function bench(backend: TestBackend, rows: Row[]): Promise<void> {
       i % 3 === 2 ? db.insertChunk(extra, idx++, text(WORDS_PER_CHUNK), vector()) : db.hybridSearch(USER, null, qwords[i % QUERIES]!, qvecs[i % QUERIES]!, cfg),
     );
     h.disable();
-    rows.push({ backend: backend.name, what: `mixed 2/3 hybrid search + 1/3 InsertChunk, 6 concurrent: event-loop block max ${fmt(h.max / 1e6)} ms, p99 ${fmt(h.percentile(99) / 1e6)} ms`, p50: pct(mixed.lat, 50), p99: pct(mixed.lat, 99), opsPerSec: mixed.opsPerSec });
+    rows.push({ backend: label, what: `mixed 2/3 hybrid search + 1/3 InsertChunk, 6 concurrent: event-loop block max ${fmt(h.max / 1e6)} ms, p99 ${fmt(h.percentile(99) / 1e6)} ms`, p50: pct(mixed.lat, 50), p99: pct(mixed.lat, 99), opsPerSec: mixed.opsPerSec });
   } finally {
     await db.close();
     await backend.cleanup();
@@ -114,12 +116,12 @@ async function bench(backend: TestBackend, rows: Row[]): Promise<void> {
 
 async function main() {
   const rows: Row[] = [];
-  const factories: Record<string, () => TestBackend> = { libsql: libsqlBackend, postgres: postgresBackend };
+  const factories: Record<string, () => TestBackend> = { libsql: libsqlBackend, postgres: postgresBackend, pgvector: pgvectorBackend };
   for (const name of BACKENDS) {
     const f = factories[name];
     if (!f) throw new Error(`BENCH_BACKENDS: unknown backend ${name}`);
     process.stderr.write(`bench-workspace: ${name}, ${CHUNKS} chunks × ${DIM} dimensions…\n`);
-    await bench(f(), rows);
+    await bench(name, f(), rows);
   }
   process.stdout.write(`\nWorkspaceStore, ${CHUNKS} chunks × ${DIM} dims, ${WORDS_PER_CHUNK} words/chunk, exact vector search (recall 1.0)\n`);
   process.stdout.write('| backend | operation | p50 ms | p99 ms | ops/s |\n|---|---|---|---|---|\n');
