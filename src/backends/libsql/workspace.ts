@@ -62,19 +62,21 @@ const byPath = (c: Conn, userId: string, agentId: string | null, path: string) =
 
 /** Documents scanned per batch in the vector branch before yielding. */
 const VECTOR_BATCH_DOCS = 256;
-/** Longest stretch of vector scoring before yielding to the event loop. */
+/** Longest stretch of search work before yielding to the event loop. */
 const VECTOR_SLICE_MS = 4;
 
-const FTS_SEARCH = `WITH top AS (
-    SELECT c._rowid AS r FROM memory_chunks_fts f
-      JOIN memory_chunks c ON c._rowid = f.rowid
-      JOIN memory_documents d ON d.id = c.document_id
-     WHERE memory_chunks_fts MATCH ? AND d.user_id = ? AND COALESCE(d.agent_id, '') = ?
-     ORDER BY c.word_count, d.path, c.chunk_index LIMIT ?)
-  SELECT c.id, c.document_id, d.path, c.content FROM top
-    JOIN memory_chunks c ON c._rowid = top.r
+// Full-text candidates are collected over ranges of FTS rowids (FTS5 seeks
+// its posting lists to a rowid range), each range's best k kept, with a
+// yield to the event loop between ranges: a query on a word found in every
+// chunk then never blocks for the whole match set at once.
+const FTS_RANGE = `SELECT c._rowid AS r, c.word_count AS w, d.path, c.chunk_index AS i
+    FROM memory_chunks_fts f
+    JOIN memory_chunks c ON c._rowid = f.rowid
     JOIN memory_documents d ON d.id = c.document_id
-   ORDER BY c.word_count, d.path, c.chunk_index`;
+   WHERE memory_chunks_fts MATCH ?1 AND f.rowid > ?2 AND f.rowid <= ?3 AND d.user_id = ?4 AND COALESCE(d.agent_id, '') = ?5
+   ORDER BY c.word_count, d.path, c.chunk_index LIMIT ?6`;
+/** FTS rowids per range. */
+const FTS_RANGE_ROWS = 8192;
 
 // The sort carries only small columns; the few winners' blobs are read after.
 const VECTOR_BATCH = `SELECT c.id, t.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n FROM (
@@ -108,6 +110,37 @@ interface Scored {
 
 /** Distance, then path (binary), then chunk index: the order of both backends. */
 const byDistance = (a: Scored, b: Scored) => a.dist - b.dist || compareBinary(a.path, b.path) || a.index - b.index;
+
+async function ftsCandidates(pool: LibsqlPool, userId: string, agentId: string | null, terms: string[], k: number): Promise<Candidate[]> {
+  const match = fts5Match(terms);
+  return pool.read(async (c) => {
+    c.exec('BEGIN');
+    try {
+      const last = c.get<{ m: number | null }>('SELECT max(_rowid) AS m FROM memory_chunks')?.m ?? 0;
+      let best: { r: number; w: number; path: string; i: number }[] = [];
+      const order = (a: (typeof best)[number], b: (typeof best)[number]) => a.w - b.w || compareBinary(a.path, b.path) || a.i - b.i;
+      let sliceStart = performance.now();
+      for (let lo = 0; lo < last; lo += FTS_RANGE_ROWS) {
+        const rows = c.all<(typeof best)[number]>(FTS_RANGE, [match, lo, lo + FTS_RANGE_ROWS, userId, agentKey(agentId), k]);
+        if (rows.length > 0) best = best.concat(rows).sort(order).slice(0, k);
+        if (performance.now() - sliceStart > VECTOR_SLICE_MS) {
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
+      }
+      if (best.length === 0) return [];
+      const rows = c.all<CandidateRow & { r: number }>(
+        `SELECT c._rowid AS r, c.id, c.document_id, d.path, c.content FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
+          WHERE c._rowid IN (SELECT value FROM json_each(?))`,
+        [JSON.stringify(best.map((b) => b.r))],
+      );
+      const byRowid = new Map(rows.map((r) => [r.r, r]));
+      return best.map((b) => toCandidate(byRowid.get(b.r)!));
+    } finally {
+      c.exec('COMMIT');
+    }
+  });
+}
 
 async function vectorCandidates(pool: LibsqlPool, userId: string, agentId: string | null, q: Float32Array, k: number): Promise<Candidate[]> {
   const query = Float64Array.from(q);
@@ -289,9 +322,7 @@ export function libsqlWorkspace(pool: LibsqlPool): WorkspaceStore {
     async hybridSearch(userId, agentId, query, embedding, config) {
       const terms = queryTerms(query);
       const run = branches(terms, embedding, config);
-      const fts = run.fts
-        ? await pool.read((c) => c.all<CandidateRow>(FTS_SEARCH, [fts5Match(terms), userId, agentKey(agentId), config.preFusionLimit]).map(toCandidate))
-        : [];
+      const fts = run.fts ? await ftsCandidates(pool, userId, agentId, terms, config.preFusionLimit) : [];
       const vector = run.vector ? await vectorCandidates(pool, userId, agentId, embedding!, config.preFusionLimit) : [];
       return fuse(fts, vector, config);
     },
