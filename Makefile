@@ -35,6 +35,7 @@ bench: build
 	node dist/scripts/bench.js
 	node dist/scripts/bench-routines.js
 	node dist/scripts/bench-jobs.js
+	node dist/scripts/bench-workspace.js
 
 clean:
 	rm -rf dist src/gen node_modules

@@ -15,6 +15,7 @@ import { JobStore, file_agentstore_v1_jobs } from '../gen/agentstore/v1/jobs_pb.
 import { SandboxStore, file_agentstore_v1_sandbox } from '../gen/agentstore/v1/sandbox_pb.js';
 import { SettingsStore, file_agentstore_v1_settings } from '../gen/agentstore/v1/settings_pb.js';
 import { ToolFailureStore, file_agentstore_v1_tool_failures } from '../gen/agentstore/v1/tool_failures_pb.js';
+import { WorkspaceStore, file_agentstore_v1_workspace } from '../gen/agentstore/v1/workspace_pb.js';
 import type { Database } from '../store/database.js';
 import { addService } from './bridge.js';
 import { adminService } from './services/admin.js';
@@ -24,6 +25,7 @@ import { jobService } from './services/jobs.js';
 import { sandboxService } from './services/sandbox.js';
 import { settingsService } from './services/settings.js';
 import { toolFailureService } from './services/tool-failures.js';
+import { workspaceService } from './services/workspace.js';
 
 const FILES: DescFile[] = [
   file_agentstore_v1_conversations,
@@ -32,9 +34,10 @@ const FILES: DescFile[] = [
   file_agentstore_v1_jobs,
   file_agentstore_v1_sandbox,
   file_agentstore_v1_routines,
+  file_agentstore_v1_workspace,
   file_agentstore_v1_admin,
 ];
-export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore, Admin].map((s) => s.typeName);
+export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore, WorkspaceStore, Admin].map((s) => s.typeName);
 
 /** Every file with its imports (well-known types included), each once. */
 function withDependencies(files: DescFile[]): DescFile[] {
@@ -107,6 +110,7 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
   // Live event streams never finish on their own; shutdown ends them (clients resume from their cursor).
   const endStreams = new AbortController();
   addService(server, SandboxStore, sandboxService(db, endStreams.signal), log);
+  addService(server, WorkspaceStore, workspaceService(db), log);
   addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), log);
 
   const port = await new Promise<number>((resolve, reject) =>

@@ -7,6 +7,7 @@ import { jobChecks, type JobStore } from './jobs.js';
 import { sandboxChecks, type SandboxStore } from './sandbox.js';
 import { settingsChecks, type SettingsStore } from './settings.js';
 import { toolFailureChecks, type ToolFailureStore } from './tool-failures.js';
+import { workspaceChecks, type WorkspaceStore } from './workspace.js';
 
 export type BackendName = 'libsql' | 'postgres';
 
@@ -21,7 +22,7 @@ export interface DatabaseInfo {
   embeddingDimension: number;
 }
 
-export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore {}
+export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore, WorkspaceStore {}
 
 export interface Database extends Stores {
   /** Applies pending migrations; idempotent. */
@@ -56,6 +57,7 @@ export function checked(db: Database): Database {
     ...withChecks<RoutineStore>(db, routineChecks),
     ...withChecks<JobStore>(db, jobChecks),
     ...withChecks<SandboxStore>(db, sandboxChecks),
+    ...withChecks<WorkspaceStore>(db, workspaceChecks(db.info().embeddingDimension)),
     runMigrations: () => db.runMigrations(),
     readSchemaVersion: () => db.readSchemaVersion(),
     health: () => db.health(),

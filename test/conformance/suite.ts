@@ -12,6 +12,7 @@ import { lifecycleSuite } from './lifecycle.js';
 import { routineSuite } from './routines.js';
 import { settingsSuite } from './settings.js';
 import { toolFailureSuite } from './tool-failures.js';
+import { workspaceSuite } from './workspace.js';
 
 export interface SuiteContext {
   backend: TestBackend;
@@ -50,6 +51,7 @@ export function runConformance(backend: TestBackend): void {
     routineSuite(ctx);
     jobSuite(ctx);
     sandboxSuite(ctx);
+    workspaceSuite(ctx);
     lifecycleSuite(ctx);
   });
 }

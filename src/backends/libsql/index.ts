@@ -12,6 +12,7 @@ import { libsqlRoutines } from './routines.js';
 import { libsqlJobEventHub, libsqlSandbox } from './sandbox.js';
 import { libsqlSettings } from './settings.js';
 import { libsqlToolFailures } from './tool-failures.js';
+import { libsqlEmbeddingDimension, libsqlWorkspace } from './workspace.js';
 
 export type LibsqlConfig = Pick<Config, 'libsqlPath' | 'libsqlBusyTimeoutMs' | 'libsqlSynchronous' | 'embeddingDimension'>;
 
@@ -33,8 +34,10 @@ export function openLibsql(config: LibsqlConfig): Database {
     ...libsqlRoutines(pool),
     ...libsqlJobs(pool, (id) => hub.wake(id, 'status')),
     ...libsqlSandbox(pool, hub),
+    ...libsqlWorkspace(pool),
     async runMigrations() {
       await migrateLibsql(pool);
+      await libsqlEmbeddingDimension(pool, config.embeddingDimension);
       schemaVersion = await libsqlSchemaVersion(pool);
     },
     async readSchemaVersion() {
@@ -48,8 +51,8 @@ export function openLibsql(config: LibsqlConfig): Database {
       backend: 'libsql',
       schemaVersion,
       latestSchemaVersion: latest,
-      vectorSearch: false,
-      vectorSearchMethod: '',
+      vectorSearch: true,
+      vectorSearchMethod: 'exact',
       embeddingDimension: config.embeddingDimension,
     }),
     // Outside any transaction (SQLite cannot checkpoint inside one), behind

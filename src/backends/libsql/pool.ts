@@ -217,29 +217,51 @@ export class LibsqlPool {
     this.checkOpen();
     const pause = this.maybeYield();
     if (pause) await pause;
-    return this.exclusive(async (c) => {
+    return this.exclusive((c) => {
+      // A synchronous `fn` commits in the same tick as its BEGIN: awaiting it
+      // would hold SQLite's write lock across a microtask boundary, where
+      // another connection to the file (a second pool in this process) could
+      // start a busy wait that blocks the very event loop this one needs to
+      // commit.
+      const fail = (e: unknown): never => {
+        this.rollback(c);
+        throw translate(e);
+      };
+      let result: T | Promise<T>;
       try {
         c.exec('BEGIN IMMEDIATE');
-        const result = await fn(c);
-        c.exec('COMMIT');
-        return result;
-      } catch (e) {
-        if (c.driver.inTransaction) {
-          try {
-            c.exec('ROLLBACK');
-          } catch {
-            // The connection is unusable; drop it so the next write opens a fresh one.
-            this.writer = null;
-            try {
-              c.close();
-            } catch {
-              /* already broken */
-            }
-          }
+        result = fn(c);
+        if (!(result instanceof Promise)) {
+          c.exec('COMMIT');
+          return result;
         }
-        throw translate(e);
+      } catch (e) {
+        return fail(e);
       }
+      return result.then((r) => {
+        try {
+          c.exec('COMMIT');
+        } catch (e) {
+          return fail(e);
+        }
+        return r;
+      }, fail);
     });
+  }
+
+  /** Ends a failed write transaction; a connection that cannot roll back is dropped. */
+  private rollback(c: Conn): void {
+    if (!c.driver.inTransaction) return;
+    try {
+      c.exec('ROLLBACK');
+    } catch {
+      this.writer = null;
+      try {
+        c.close();
+      } catch {
+        /* already broken */
+      }
+    }
   }
 
   /** Runs a statement batch outside any transaction on the writer (migrations). */

@@ -10,6 +10,7 @@ import { pgRoutines } from './routines.js';
 import { pgJobEventHub, pgSandbox } from './sandbox.js';
 import { pgSettings } from './settings.js';
 import { pgToolFailures } from './tool-failures.js';
+import { pgDetectVector, pgEmbeddingDimension, pgWorkspace, type PgVectorMethod } from './workspace.js';
 
 export type PostgresConfig = Pick<Config, 'databaseUrl' | 'poolSize' | 'acquireTimeoutMs' | 'embeddingDimension'>;
 
@@ -21,6 +22,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
   const latest = pgMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
   const events = pgJobEventHub(config.databaseUrl, config.acquireTimeoutMs, onPoolError);
+  let vectorMethod: PgVectorMethod = 'exact';
   return {
     ...pgConversations(pool),
     ...pgSettings(pool),
@@ -28,8 +30,11 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
     ...pgRoutines(pool),
     ...pgJobs(pool),
     ...pgSandbox(pool, events.hub),
+    ...pgWorkspace(pool, () => vectorMethod),
     async runMigrations() {
       await migratePostgres(pool);
+      await pgEmbeddingDimension(pool, config.embeddingDimension);
+      vectorMethod = await pgDetectVector(pool);
       schemaVersion = await pgSchemaVersion(pool);
     },
     async readSchemaVersion() {
@@ -43,8 +48,8 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
       backend: 'postgres',
       schemaVersion,
       latestSchemaVersion: latest,
-      vectorSearch: false,
-      vectorSearchMethod: '',
+      vectorSearch: true,
+      vectorSearchMethod: vectorMethod,
       embeddingDimension: config.embeddingDimension,
     }),
     // PostgreSQL checkpoints its own WAL.

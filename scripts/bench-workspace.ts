@@ -1,0 +1,143 @@
+// WorkspaceStore benchmark: InsertChunk throughput and HybridSearch latency
+// (FTS-only and hybrid) on libSQL, PostgreSQL without pgvector and PostgreSQL
+// with pgvector (PGlite over pglite-socket: BENCH_BACKENDS=pgvector), plus
+// the largest event-loop block seen under a mixed search + write load.
+//
+//   node dist/scripts/bench-workspace.js            # 10k chunks, dimension 384
+//   BENCH_CHUNKS=100000 BENCH_BACKENDS=libsql node dist/scripts/bench-workspace.js
+//   (also BENCH_DIM, BENCH_WORDS, BENCH_QUERIES, BENCH_LIBSQL_SYNCHRONOUS)
+//
+// PostgreSQL: PG_TEST_URL if set, otherwise a throwaway embedded server.
+// Timings are of the store layer (what a gRPC handler awaits), not the wire.
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { libsqlBackend, openMigrated, postgresBackend, type TestBackend } from '../test/support/databases.js';
+import { pgvectorBackend } from '../test/support/pglite.js';
+import type { Database } from '../src/store/database.js';
+import { DEFAULT_SEARCH_CONFIG } from '../src/store/workspace.js';
+
+const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 10_000);
+const DIM = Number(process.env.BENCH_DIM ?? 384);
+const WORDS_PER_CHUNK = Number(process.env.BENCH_WORDS ?? 120);
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 100);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'libsql,postgres,pgvector').split(',');
+const CHUNKS_PER_DOC = 10;
+const USER = 'bench-user';
+
+// Deterministic data (mulberry32).
+let seed = 42;
+const rand = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+// 5000-word vocabulary with a Zipf-like frequency: word i has weight 1/(i+1).
+const VOCAB = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}`);
+const zipf = () => Math.min(VOCAB.length - 1, Math.floor(Math.exp(rand() * Math.log(VOCAB.length + 1))) - 1);
+const text = (n: number) => Array.from({ length: n }, () => VOCAB[zipf()]).join(' ');
+const vector = () => Float32Array.from({ length: DIM }, () => rand() - 0.5);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (n: number) => n.toFixed(2);
+
+interface Row {
+  backend: string;
+  what: string;
+  p50: number;
+  p99: number;
+  opsPerSec: number;
+}
+
+async function timed(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<{ lat: number[]; opsPerSec: number }> {
+  const lat: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const s = performance.now();
+        await op(i);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  return { lat, opsPerSec: (n / (performance.now() - t0)) * 1000 };
+}
+
+async function bench(label: string, backend: TestBackend, rows: Row[]): Promise<void> {
+  const base = await backend.config();
+  const sync = process.env.BENCH_LIBSQL_SYNCHRONOUS as typeof base.libsqlSynchronous | undefined;
+  const db: Database = await openMigrated({ ...base, embeddingDimension: DIM, ...(sync ? { libsqlSynchronous: sync } : {}) });
+  try {
+    const docs: string[] = [];
+    for (let d = 0; d < CHUNKS / CHUNKS_PER_DOC; d++) docs.push((await db.getOrCreateDocumentByPath(USER, null, `docs/${d}.md`)).id);
+    // Another user's rows, so the user filter has something to filter.
+    const other = (await db.getOrCreateDocumentByPath('someone-else', null, 'x.md')).id;
+    for (let i = 0; i < 200; i++) await db.insertChunk(other, i, text(WORDS_PER_CHUNK), vector());
+
+    const load = await timed(CHUNKS, 8, (i) => db.insertChunk(docs[Math.floor(i / CHUNKS_PER_DOC)]!, i % CHUNKS_PER_DOC, text(WORDS_PER_CHUNK), vector()));
+    rows.push({ backend: label, what: `InsertChunk (into ${CHUNKS})`, p50: pct(load.lat, 50), p99: pct(load.lat, 99), opsPerSec: load.opsPerSec });
+
+    // Measure the steady state: refresh planner statistics as autovacuum
+    // would shortly after a bulk load (without them PostgreSQL may pick a
+    // per-document GIN loop, ~600 ms instead of ~7 ms for a common word).
+    // (PGlite serves one connection, held by the pool: it is left as it is.)
+    if (label === 'postgres' && base.databaseUrl) {
+      const c = new pg.Client({ connectionString: base.databaseUrl });
+      await c.connect();
+      await c.query('ANALYZE memory_documents; ANALYZE memory_chunks');
+      await c.end();
+    }
+
+    const qwords = Array.from({ length: QUERIES }, () => `${VOCAB[zipf()]} ${VOCAB[Math.floor(rand() * 200)]}`);
+    const qvecs = Array.from({ length: QUERIES }, vector);
+    const cfg = DEFAULT_SEARCH_CONFIG;
+    for (const [what, run] of [
+      ['HybridSearch FTS-only', (i: number) => db.hybridSearch(USER, null, qwords[i]!, null, cfg)],
+      ['HybridSearch FTS-only, most common word', () => db.hybridSearch(USER, null, VOCAB[0]!, null, cfg)],
+      ['HybridSearch vector-only', (i: number) => db.hybridSearch(USER, null, '', qvecs[i]!, cfg)],
+      ['HybridSearch hybrid (RRF)', (i: number) => db.hybridSearch(USER, null, qwords[i]!, qvecs[i]!, cfg)],
+    ] as const) {
+      await run(0);
+      const r = await timed(QUERIES, 1, run);
+      rows.push({ backend: label, what: `${what} @${CHUNKS}`, p50: pct(r.lat, 50), p99: pct(r.lat, 99), opsPerSec: r.opsPerSec });
+    }
+
+    // Mixed load: 4 searchers + 2 writers for a fixed number of operations;
+    // the event-loop delay histogram shows the longest stall any other RPC
+    // would have seen.
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    const extra = (await db.getOrCreateDocumentByPath(USER, null, 'mixed.md')).id;
+    let idx = 0;
+    const mixed = await timed(QUERIES * 2, 6, (i) =>
+      i % 3 === 2 ? db.insertChunk(extra, idx++, text(WORDS_PER_CHUNK), vector()) : db.hybridSearch(USER, null, qwords[i % QUERIES]!, qvecs[i % QUERIES]!, cfg),
+    );
+    h.disable();
+    rows.push({ backend: label, what: `mixed 2/3 hybrid search + 1/3 InsertChunk, 6 concurrent: event-loop block max ${fmt(h.max / 1e6)} ms, p99 ${fmt(h.percentile(99) / 1e6)} ms`, p50: pct(mixed.lat, 50), p99: pct(mixed.lat, 99), opsPerSec: mixed.opsPerSec });
+  } finally {
+    await db.close();
+    await backend.cleanup();
+  }
+}
+
+async function main() {
+  const rows: Row[] = [];
+  const factories: Record<string, () => TestBackend> = { libsql: libsqlBackend, postgres: postgresBackend, pgvector: pgvectorBackend };
+  for (const name of BACKENDS) {
+    const f = factories[name];
+    if (!f) throw new Error(`BENCH_BACKENDS: unknown backend ${name}`);
+    process.stderr.write(`bench-workspace: ${name}, ${CHUNKS} chunks × ${DIM} dimensions…\n`);
+    await bench(name, f(), rows);
+  }
+  process.stdout.write(`\nWorkspaceStore, ${CHUNKS} chunks × ${DIM} dims, ${WORDS_PER_CHUNK} words/chunk, exact vector search (recall 1.0)\n`);
+  process.stdout.write('| backend | operation | p50 ms | p99 ms | ops/s |\n|---|---|---|---|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.backend} | ${r.what} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.opsPerSec.toFixed(0)} |\n`);
+}
+
+await main();

@@ -1,0 +1,266 @@
+// WorkspaceStore on PostgreSQL. Twin: src/backends/libsql/workspace.ts.
+//
+// Without pgvector, embeddings are real[] and scored exactly in SQL, filtered
+// by user and agent before the top-k; the dot product is a sequential
+// double-precision sum so distances equal libSQL's bit for bit
+// (src/store/workspace-search.ts).
+import { randomUUID } from 'node:crypto';
+import { now } from '../../store/clock.js';
+import type { JsonValue } from '../../store/types.js';
+import {
+  directoryEntries,
+  directoryPrefix,
+  dimensionMismatch,
+  documentIdNotFound,
+  documentNotFound,
+  prefixUpperBound,
+  type MemoryChunk,
+  type MemoryDocument,
+  type WorkspaceStore,
+} from '../../store/workspace.js';
+import { branches, fuse, indexTerms, norm, queryTerms, tsquery, type Candidate } from '../../store/workspace-search.js';
+import { chunkInsertFailed } from '../workspace-errors.js';
+import { sql, type PgPool } from './pool.js';
+
+const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
+const SCOPE = "user_id = $1 AND COALESCE(agent_id::text, '') = $2";
+
+interface DocRow {
+  id: string;
+  user_id: string;
+  agent_id: string | null;
+  path: string;
+  content: string;
+  created_at: Date;
+  updated_at: Date;
+  metadata: JsonValue;
+}
+
+const toDoc = (r: DocRow): MemoryDocument => ({
+  id: r.id,
+  userId: r.user_id,
+  agentId: r.agent_id,
+  path: r.path,
+  content: r.content,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  metadata: r.metadata,
+});
+
+const agentKey = (agentId: string | null) => agentId ?? '';
+
+const GET_BY_PATH = sql(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE ${SCOPE} AND path = $3`);
+const GET_BY_ID = sql(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE id = $1`);
+const INSERT_DOC = sql(`INSERT INTO memory_documents (id, user_id, agent_id, path, content, created_at, updated_at, metadata)
+  VALUES ($1, $2, $3, $4, '', $5, $5, '{}') ON CONFLICT DO NOTHING RETURNING ${DOC_COLUMNS}`);
+const UPDATE_DOC = sql('UPDATE memory_documents SET content = $2, updated_at = $3 WHERE id = $1');
+const DELETE_DOC = sql(`DELETE FROM memory_documents WHERE ${SCOPE} AND path = $3 RETURNING id`);
+const DELETE_DOC_CHUNKS = sql('DELETE FROM memory_chunks WHERE document_id = $1');
+const LIST_ROOT = sql(`SELECT path, updated_at, left(content, 200) AS preview FROM memory_documents WHERE ${SCOPE}`);
+const LIST_DIR = sql(`SELECT path, updated_at, left(content, 200) AS preview FROM memory_documents WHERE ${SCOPE} AND path >= $3 AND path < $4`);
+const LIST_PATHS = sql(`SELECT path FROM memory_documents WHERE ${SCOPE} ORDER BY path`);
+const LIST_DOCS = sql(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE ${SCOPE} ORDER BY updated_at DESC, seq DESC`);
+const INSERT_CHUNK = sql(`INSERT INTO memory_chunks (id, document_id, chunk_index, content, content_tsv, word_count, embedding, embedding_norm, created_at)
+  VALUES ($1, $2, $3, $4, array_to_tsvector($5::text[]), $6, $7::real[], $8, $9)`);
+const UPDATE_EMBEDDING = sql('UPDATE memory_chunks SET embedding = $2::real[], embedding_norm = $3 WHERE id = $1');
+const UNEMBEDDED = sql(`SELECT c.id, c.document_id, c.chunk_index, c.content, c.created_at
+  FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
+  WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NULL
+  ORDER BY c.seq LIMIT $3`);
+const FTS_SEARCH = sql(`WITH top AS (
+    SELECT c.id, c.word_count, d.path, c.chunk_index FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
+     WHERE c.content_tsv @@ $3::tsquery AND d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2
+     ORDER BY c.word_count, d.path, c.chunk_index LIMIT $4)
+  SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
+   ORDER BY top.word_count, top.path, top.chunk_index`);
+// The operation order matches cosineDistance() in workspace-search.ts.
+const VECTOR_SEARCH = sql(`WITH top AS (
+    SELECT c.id, s.dist, d.path, c.chunk_index FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
+     CROSS JOIN LATERAL (
+       SELECT 1 - sum(x::float8 * y) / (c.embedding_norm * $4::float8) AS dist FROM unnest(c.embedding, $3::float8[]) AS t (x, y)
+     ) s
+     WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NOT NULL
+     ORDER BY s.dist, d.path, c.chunk_index LIMIT $5)
+  SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
+   ORDER BY top.dist, top.path, top.chunk_index`);
+// With pgvector: its float32 cosine distance (<=>, computed in C over a cast
+// of the stored real[]) pre-selects the nearest k + margin of the user's
+// chunks, and those few are rescored with the double-precision sum above, so
+// ranks stay identical to libSQL's and to the plain path. Still an exact scan
+// filtered before the top-k: no approximate index.
+const VECTOR_SEARCH_PGVECTOR = sql(`WITH pre AS (
+    SELECT c.id, d.path, c.chunk_index FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
+     WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NOT NULL
+     ORDER BY c.embedding::vector <=> $3::float8[]::real[]::vector, d.path, c.chunk_index LIMIT $6),
+  top AS (
+    SELECT pre.id, pre.path, pre.chunk_index, s.dist FROM pre JOIN memory_chunks c ON c.id = pre.id
+     CROSS JOIN LATERAL (
+       SELECT 1 - sum(x::float8 * y) / (c.embedding_norm * $4::float8) AS dist FROM unnest(c.embedding, $3::float8[]) AS t (x, y)
+     ) s
+     ORDER BY s.dist, pre.path, pre.chunk_index LIMIT $5)
+  SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
+   ORDER BY top.dist, top.path, top.chunk_index`);
+const GET_DIMENSION = sql("SELECT value FROM workspace_meta WHERE key = 'embedding_dimension' FOR UPDATE");
+const ANY_EMBEDDING = sql('SELECT 1 AS x FROM memory_chunks WHERE embedding IS NOT NULL LIMIT 1');
+const SET_DIMENSION = sql(`INSERT INTO workspace_meta (key, value) VALUES ('embedding_dimension', $1)
+  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`);
+
+interface CandidateRow {
+  id: string;
+  document_id: string;
+  path: string;
+  content: string;
+}
+
+const toCandidate = (r: CandidateRow): Candidate => ({ chunkId: r.id, documentId: r.document_id, documentPath: r.path, content: r.content });
+
+// pg serialises JS arrays as PostgreSQL array literals; the Param type lists scalars only.
+const arrayParam = (a: readonly (string | number)[]) => a as unknown as string;
+const floats = (e: Float32Array) => arrayParam(Array.from(e));
+
+/** How the vector branch runs: pgvector pre-selection, or exact scoring alone. */
+export type PgVectorMethod = 'pgvector' | 'exact';
+
+export function pgWorkspace(pool: PgPool, vectorMethod: () => PgVectorMethod): WorkspaceStore {
+  const byPath = (userId: string, agentId: string | null, path: string) => pool.one<DocRow>(GET_BY_PATH, [userId, agentKey(agentId), path]);
+  return {
+    async getDocumentByPath(userId, agentId, path) {
+      const r = await byPath(userId, agentId, path);
+      if (!r) throw documentNotFound(path, userId);
+      return toDoc(r);
+    },
+
+    async getDocumentById(id) {
+      const r = await pool.one<DocRow>(GET_BY_ID, [id]);
+      if (!r) throw documentIdNotFound(id);
+      return toDoc(r);
+    },
+
+    async getOrCreateDocumentByPath(userId, agentId, path) {
+      const found = await byPath(userId, agentId, path);
+      if (found) return toDoc(found);
+      // A concurrent creator's row wins: the insert waits for it, does
+      // nothing, and the next statement (a new snapshot) reads it.
+      const inserted = await pool.one<DocRow>(INSERT_DOC, [randomUUID(), userId, agentId, path, now().toISOString()]);
+      return toDoc(inserted ?? (await byPath(userId, agentId, path))!);
+    },
+
+    async updateDocument(id, content) {
+      await pool.exec(UPDATE_DOC, [id, content, now().toISOString()]);
+    },
+
+    async deleteDocumentByPath(userId, agentId, path) {
+      await pool.tx(async (q) => {
+        const r = await q.one<{ id: string }>(DELETE_DOC, [userId, agentKey(agentId), path]);
+        if (!r) throw documentNotFound(path, userId);
+        // ON DELETE CASCADE already removed them; explicit for clarity of intent.
+        await q.exec(DELETE_DOC_CHUNKS, [r.id]);
+      });
+    },
+
+    async listDirectory(userId, agentId, directory) {
+      const prefix = directoryPrefix(directory);
+      const rows =
+        prefix === ''
+          ? await pool.rows<{ path: string; updated_at: Date; preview: string }>(LIST_ROOT, [userId, agentKey(agentId)])
+          : await pool.rows<{ path: string; updated_at: Date; preview: string }>(LIST_DIR, [userId, agentKey(agentId), prefix, prefixUpperBound(prefix)]);
+      return directoryEntries(
+        prefix,
+        rows.map((r) => ({ path: r.path, updatedAt: r.updated_at, preview: r.preview })),
+      );
+    },
+
+    listAllPaths: async (userId, agentId) => (await pool.rows<{ path: string }>(LIST_PATHS, [userId, agentKey(agentId)])).map((r) => r.path),
+
+    listDocuments: async (userId, agentId) => (await pool.rows<DocRow>(LIST_DOCS, [userId, agentKey(agentId)])).map(toDoc),
+
+    async deleteChunks(documentId) {
+      await pool.exec(DELETE_DOC_CHUNKS, [documentId]);
+    },
+
+    async insertChunk(documentId, chunkIndex, content, embedding) {
+      const { terms, wordCount } = indexTerms(content);
+      const id = randomUUID();
+      await pool
+        .exec(INSERT_CHUNK, [
+          id,
+          documentId,
+          chunkIndex,
+          content,
+          arrayParam(terms),
+          wordCount,
+          embedding ? floats(embedding) : null,
+          embedding ? norm(embedding) : null,
+          now().toISOString(),
+        ])
+        .catch(chunkInsertFailed(documentId, chunkIndex));
+      return id;
+    },
+
+    async updateChunkEmbedding(chunkId, embedding) {
+      await pool.exec(UPDATE_EMBEDDING, [chunkId, floats(embedding), norm(embedding)]);
+    },
+
+    getChunksWithoutEmbeddings: async (userId, agentId, limit) =>
+      (
+        await pool.rows<{ id: string; document_id: string; chunk_index: number; content: string; created_at: Date }>(UNEMBEDDED, [
+          userId,
+          agentKey(agentId),
+          limit,
+        ])
+      ).map(
+        (r): MemoryChunk => ({ id: r.id, documentId: r.document_id, chunkIndex: r.chunk_index, content: r.content, embedding: null, createdAt: r.created_at }),
+      ),
+
+    async hybridSearch(userId, agentId, query, embedding, config) {
+      const terms = queryTerms(query);
+      const run = branches(terms, embedding, config);
+      const [fts, vector] = await Promise.all([
+        run.fts ? pool.rows<CandidateRow>(FTS_SEARCH, [userId, agentKey(agentId), tsquery(terms), config.preFusionLimit]) : [],
+        !run.vector
+          ? []
+          : vectorMethod() === 'pgvector'
+            ? pool.rows<CandidateRow>(VECTOR_SEARCH_PGVECTOR, [
+                userId,
+                agentKey(agentId),
+                floats(embedding!),
+                norm(embedding!),
+                config.preFusionLimit,
+                2 * config.preFusionLimit + 16,
+              ])
+            : pool.rows<CandidateRow>(VECTOR_SEARCH, [userId, agentKey(agentId), floats(embedding!), norm(embedding!), config.preFusionLimit]),
+      ]);
+      return fuse(fts.map(toCandidate), vector.map(toCandidate), config);
+    },
+  };
+}
+
+/** Records the embedding dimension at boot, or refuses a database holding another one. */
+export async function pgEmbeddingDimension(pool: PgPool, dimension: number): Promise<void> {
+  await pool.tx(async (q) => {
+    const r = await q.one<{ value: string }>(GET_DIMENSION);
+    if (r && Number(r.value) === dimension) return;
+    if (r && (await q.one(ANY_EMBEDDING))) throw dimensionMismatch(Number(r.value), dimension);
+    await q.exec(SET_DIMENSION, [String(dimension)]);
+  });
+}
+
+/**
+ * Detects pgvector at boot: installs the extension when the server has it
+ * and we may (CREATE EXTENSION IF NOT EXISTS), otherwise falls back to exact
+ * scoring over real[]. The schema is the same either way.
+ */
+export async function pgDetectVector(pool: PgPool): Promise<PgVectorMethod> {
+  const available = await pool.one<{ installed: boolean }>(
+    sql("SELECT installed_version IS NOT NULL AS installed FROM pg_available_extensions WHERE name = 'vector'"),
+  );
+  if (!available) return 'exact';
+  if (!available.installed) {
+    try {
+      await pool.exec(sql('CREATE EXTENSION IF NOT EXISTS vector'));
+    } catch {
+      return 'exact';
+    }
+  }
+  return 'pgvector';
+}

@@ -1,0 +1,17 @@
+// Error messages for WorkspaceStore failures, the same on both backends.
+import { StoreError } from '../store/errors.js';
+
+/** insertChunk: a foreign-key failure names the document, a unique one the index. */
+export function chunkInsertFailed(documentId: string, chunkIndex: number) {
+  return (e: unknown): never => {
+    if (e instanceof StoreError && e.kind === 'failed_precondition') {
+      throw new StoreError('failed_precondition', `document_id: document ${documentId} does not exist`, { cause: e });
+    }
+    if (e instanceof StoreError && e.kind === 'already_exists') {
+      throw new StoreError('already_exists', `chunk_index: document ${documentId} already has chunk ${chunkIndex} (delete its chunks before re-indexing)`, {
+        cause: e,
+      });
+    }
+    throw e;
+  };
+}
