@@ -1,5 +1,5 @@
-// The minimal reference: each operation is the one SQL statement it needs,
-// sent through the raw driver with nothing around it — a `pg` pool with
+// The minimal reference: each operation is the SQL the contract needs, sent
+// through the raw driver with nothing around it — a `pg` pool with
 // unnamed (parse-every-time) statements, or one reused @libsql/client. The
 // reference daemon serves these over gRPC; the benchmark also calls them
 // in-process to compare against our Database path.
@@ -16,7 +16,10 @@ export interface RefMessage {
 }
 
 export interface RefStore {
-  /** Just the INSERT of the message. */
+  /**
+   * The INSERT of the message, then the touch of its conversation: two
+   * statements, no transaction, as STORES.md §2.1 describes the reference.
+   */
   addMessage(conversationId: string, role: string, content: string): Promise<string>;
   /** The newest `limit` messages (limit + 1 fetched, for has_more), newest first. */
   page(conversationId: string, limit: number): Promise<RefMessage[]>;
@@ -27,6 +30,7 @@ export interface RefStore {
 }
 
 const INSERT_MESSAGE = 'INSERT INTO conversation_messages (id, conversation_id, role, content, created_at) VALUES';
+const TOUCH = 'UPDATE conversations SET last_activity = ';
 const PAGE = 'SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id =';
 
 export async function referenceLibsql(path: string): Promise<RefStore> {
@@ -42,7 +46,9 @@ export async function referenceLibsql(path: string): Promise<RefStore> {
   return {
     async addMessage(conversationId, role, content) {
       const id = randomUUID();
-      await client.execute({ sql: `${INSERT_MESSAGE} (?, ?, ?, ?, ?)`, args: [id, conversationId, role, content, new Date().toISOString()] });
+      const now = new Date().toISOString();
+      await client.execute({ sql: `${INSERT_MESSAGE} (?, ?, ?, ?, ?)`, args: [id, conversationId, role, content, now] });
+      await client.execute({ sql: `${TOUCH} ? WHERE id = ?`, args: [now, conversationId] });
       return id;
     },
     async page(conversationId, limit) {
@@ -75,11 +81,17 @@ export async function referenceLibsql(path: string): Promise<RefStore> {
 
 export async function referencePostgres(url: string, size: number): Promise<RefStore> {
   const pool = new pg.Pool({ connectionString: url, max: size });
+  // pg-pool's end() resolves before its clients' sockets close; a server
+  // stopped right after would otherwise crash the process through an
+  // unhandled 'error' on the pool.
+  pool.on('error', () => undefined);
   await pool.query('SELECT 1');
   return {
     async addMessage(conversationId, role, content) {
       const id = randomUUID();
-      await pool.query(`${INSERT_MESSAGE} ($1, $2, $3, $4, $5)`, [id, conversationId, role, content, new Date().toISOString()]);
+      const now = new Date().toISOString();
+      await pool.query(`${INSERT_MESSAGE} ($1, $2, $3, $4, $5)`, [id, conversationId, role, content, now]);
+      await pool.query(`${TOUCH} $1 WHERE id = $2`, [now, conversationId]);
       return id;
     },
     async page(conversationId, limit) {
