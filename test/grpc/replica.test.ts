@@ -14,11 +14,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { Database } from '../../src/backends/libsql/driver.js';
 import { Admin } from '../../src/gen/agentstore/v1/admin_pb.js';
 import { SettingsStore } from '../../src/gen/agentstore/v1/settings_pb.js';
-import { WRITES_HEALTH } from '../../src/grpc/server.js';
+import { startServer, WRITES_HEALTH } from '../../src/grpc/server.js';
+import type { Database as Store, ReplicaStatus } from '../../src/store/database.js';
 import { startCannedPrimary } from '../support/canned-primary.js';
+import { libsqlBackend, openMigrated } from '../support/databases.js';
 import { freePort } from '../support/postgres.js';
 import { backendEnv, healthCheck, promiseClient, rejectsWith, removeTempDirs, runCli, sleep, startDaemon, type Daemon } from './client.js';
 
@@ -133,6 +136,49 @@ describe('a daemon that is not an embedded replica', () => {
       assert.equal(await healthCheck(daemon.address, WRITES_HEALTH), 'SERVING');
     } finally {
       admin.close();
+    }
+  });
+});
+
+describe('writes health follows the replica link', () => {
+  it(`"${WRITES_HEALTH}" is NOT_SERVING while the replica is not writable, and back after; reads stay SERVING`, async () => {
+    // A real local database, whose info() reports the replica state the link would.
+    const backend = libsqlBackend();
+    const config = { ...(await backend.config()), listen: '127.0.0.1:0', healthIntervalMs: 100 };
+    const db = await openMigrated(config);
+    let writable = true;
+    const replica = (): ReplicaStatus => ({
+      primaryUrl: 'http://127.0.0.1:8080',
+      syncIntervalSeconds: 5,
+      lastSyncAt: new Date(),
+      lastSyncFrames: 0,
+      framesPulled: 0,
+      frameNo: null,
+      lastSyncError: writable ? null : 'cannot sync with the primary',
+      lastSyncErrorAt: writable ? null : new Date(),
+      writable,
+    });
+    const view: Store = { ...db, info: () => ({ ...db.info(), replica: replica() }) };
+    const running = await startServer(config, view, pino({ level: 'silent' }), 'test');
+    const address = `127.0.0.1:${running.port}`;
+    const until = async (service: string, want: string) => {
+      for (let i = 0; (await healthCheck(address, service)) !== want; i++) {
+        assert.ok(i < 50, `${service || '(server)'} turns ${want}`);
+        await sleep(50);
+      }
+    };
+    try {
+      await until(WRITES_HEALTH, 'SERVING');
+      writable = false;
+      await until(WRITES_HEALTH, 'NOT_SERVING');
+      assert.equal(await healthCheck(address, ''), 'SERVING');
+      assert.equal(await healthCheck(address, 'agentstore.v1.SettingsStore'), 'SERVING');
+      writable = true;
+      await until(WRITES_HEALTH, 'SERVING');
+    } finally {
+      await running.shutdown();
+      await db.close();
+      await backend.cleanup();
     }
   });
 });
