@@ -14,6 +14,8 @@ export interface Config {
   libsqlPath: string;
   libsqlUrl: string | null;
   libsqlAuthToken: string | null;
+  /** Seconds between background syncs of an embedded replica; 0 = only on demand. */
+  libsqlSyncIntervalSeconds: number;
   libsqlBusyTimeoutMs: number;
   libsqlSynchronous: 'FULL' | 'NORMAL' | 'OFF';
   embeddingDimension: number;
@@ -82,6 +84,7 @@ const SETTINGS = [
   { key: 'libsqlPath', env: 'LIBSQL_PATH', flag: '--libsql-path', parse: str, fallback: './data/agentstore.db' },
   { key: 'libsqlUrl', env: 'LIBSQL_URL', flag: '--libsql-url', parse: optStr, fallback: null },
   { key: 'libsqlAuthToken', env: 'LIBSQL_AUTH_TOKEN', flag: '--libsql-auth-token', parse: optStr, fallback: null },
+  { key: 'libsqlSyncIntervalSeconds', env: 'LIBSQL_SYNC_INTERVAL', flag: '--libsql-sync-interval', parse: int(0, 86_400), fallback: 5 },
   { key: 'libsqlBusyTimeoutMs', env: 'LIBSQL_BUSY_TIMEOUT_MS', flag: '--libsql-busy-timeout-ms', parse: int(0, 600_000), fallback: 5000 },
   { key: 'libsqlSynchronous', env: 'LIBSQL_SYNCHRONOUS', flag: '--libsql-synchronous', parse: oneOf('FULL', 'NORMAL', 'OFF'), fallback: 'NORMAL' },
   { key: 'embeddingDimension', env: 'EMBEDDING_DIMENSION', flag: '--embedding-dimension', parse: int(1, 16_000), fallback: 1536 },
@@ -130,10 +133,34 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): { confi
   const c = config as unknown as Config;
   if (c.backend === 'postgres' && !c.databaseUrl) throw new ConfigError('DATABASE_URL: required when DATABASE_BACKEND=postgres');
   if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw new ConfigError('DATABASE_URL: expected a postgres:// or postgresql:// URL');
-  if (c.libsqlUrl && !c.libsqlAuthToken && !/^(file:|http:\/\/(127\.0\.0\.1|localhost))/.test(c.libsqlUrl)) {
+  if (c.libsqlUrl) checkReplicaSettings(c, c.libsqlUrl);
+  return { config: c, rest };
+}
+
+/**
+ * LIBSQL_URL names the primary of an embedded replica: a libsql://, https://
+ * or http:// URL with nothing secret in it (the token has its own setting, and
+ * a token in the URL would end up in logs and in the request path).
+ */
+function checkReplicaSettings(c: Config, url: string): void {
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    u = undefined;
+  }
+  if (!u || !['libsql:', 'https:', 'http:'].includes(u.protocol) || !u.hostname) {
+    throw new ConfigError('LIBSQL_URL: expected a libsql://, https:// or http:// URL of the primary database');
+  }
+  if (u.username || u.password || u.search || u.hash) {
+    throw new ConfigError('LIBSQL_URL: must not carry credentials or a query; put the token in LIBSQL_AUTH_TOKEN');
+  }
+  if (c.backend !== 'libsql') throw new ConfigError('LIBSQL_URL: only used with DATABASE_BACKEND=libsql');
+  if (c.libsqlPath === ':memory:') throw new ConfigError('LIBSQL_PATH: an embedded replica needs a file, not :memory:');
+  // A local sqld without authentication needs no token; anything else does.
+  if (!c.libsqlAuthToken && !(u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))) {
     throw new ConfigError('LIBSQL_AUTH_TOKEN: required when LIBSQL_URL points at a remote database');
   }
-  return { config: c, rest };
 }
 
 /** A URL with its password replaced, safe to log. */

@@ -31,11 +31,12 @@ ${SETTING_NAMES.map((s) => `  ${s.env.padEnd(30)} ${s.flag}`).join('\n')}
 function describeDatabase(c: Config): Record<string, unknown> {
   return c.backend === 'postgres'
     ? { backend: 'postgres', url: c.databaseUrl ? redactUrl(c.databaseUrl) : null, poolSize: c.poolSize }
-    : { backend: 'libsql', path: c.libsqlPath };
+    : { backend: 'libsql', path: c.libsqlPath, ...(c.libsqlUrl ? { replicaOf: c.libsqlUrl } : {}) };
 }
 
 /** One line for a failure at boot, naming the setting where we can. */
 function bootFailure(c: Config, e: unknown): string {
+  if (e instanceof StoreError && e.setting) return `${e.setting}: ${e.message}`;
   if (e instanceof StoreError && e.kind === 'unavailable') {
     return c.backend === 'postgres'
       ? `DATABASE_URL: cannot reach PostgreSQL at ${redactUrl(c.databaseUrl ?? '')} (${causeText(e)})`
@@ -81,11 +82,6 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`agentstore: unknown command or flag "${rest.join(' ')}" (see agentstore help)\n`);
     return 2;
   }
-  if (config.libsqlUrl) {
-    process.stderr.write('agentstore: LIBSQL_URL: embedded replicas are not supported by this build yet; unset LIBSQL_URL\n');
-    return 2;
-  }
-
   const log: Logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination({ sync: false, minLength: 4096 }));
   const flush = () => new Promise<void>((resolve) => log.flush(() => resolve()));
   // The buffer spares a write per RPC under load; when traffic is light it
@@ -105,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`agentstore: ${bootFailure(config, e).replace(/\s*\n\s*/g, ' ')}\n`);
     // Set now: a close that never settles must not turn this into exit 0.
     process.exitCode = 1;
+    // Nor may a driver call still waiting on the network keep the process up.
+    setTimeout(() => process.exit(1), 1000).unref();
     await db?.close().catch(() => undefined);
     return 1;
   }

@@ -1,6 +1,7 @@
 // The gRPC server: every store service through the bridge, plus Admin,
-// grpc.health.v1 (SERVING only while the database answers) and server
-// reflection built from the generated file descriptors.
+// grpc.health.v1 (SERVING only while the database answers; "agentstore.writes"
+// only while writes are accepted too) and server reflection built from the
+// generated file descriptors.
 import * as grpc from '@grpc/grpc-js';
 import { toBinary, type DescFile } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
@@ -38,6 +39,11 @@ const FILES: DescFile[] = [
   file_agentstore_v1_admin,
 ];
 export const SERVICE_NAMES = [ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore, WorkspaceStore, Admin].map((s) => s.typeName);
+/**
+ * Health name for writes: on an embedded replica, NOT_SERVING while the
+ * primary is unreachable, when reads still work from the local file.
+ */
+export const WRITES_HEALTH = 'agentstore.writes';
 
 /** Every file with its imports (well-known types included), each once. */
 function withDependencies(files: DescFile[]): DescFile[] {
@@ -65,9 +71,10 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
     'grpc.max_send_message_length': config.maxMessageBytes,
   });
 
-  const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [WRITES_HEALTH]: 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
   health.addToServer(server);
   let databaseOk = false;
+  let writesOk = false;
   let stopping = false;
   const setHealth = (ok: boolean) => {
     if (ok !== databaseOk && !stopping) log[ok ? 'info' : 'warn']({ databaseOk: ok }, ok ? 'database answers: SERVING' : 'database does not answer: NOT_SERVING');
@@ -75,6 +82,14 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
     const s = ok ? 'SERVING' : 'NOT_SERVING';
     health.setStatus('', s);
     for (const name of SERVICE_NAMES) health.setStatus(name, s);
+    const replica = db.info().replica;
+    const writes = ok && (replica?.writable ?? true);
+    if (replica && writes !== writesOk && !stopping) {
+      if (writes) log.info('primary answers: writes SERVING');
+      else log.warn({ lastSyncError: replica.lastSyncError }, 'primary unreachable: writes NOT_SERVING, reads go on from the replica');
+    }
+    writesOk = writes;
+    health.setStatus(WRITES_HEALTH, writes ? 'SERVING' : 'NOT_SERVING');
   };
   const probe = async () => {
     let timer: NodeJS.Timeout | undefined;

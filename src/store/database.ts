@@ -2,6 +2,7 @@
 // in the program knows which backend it is talking to.
 import { withChecks } from './checks.js';
 import { conversationChecks, type ConversationStore } from './conversations.js';
+import { StoreError } from './errors.js';
 import { routineChecks, type RoutineStore } from './routines.js';
 import { jobChecks, type JobStore } from './jobs.js';
 import { sandboxChecks, type SandboxStore } from './sandbox.js';
@@ -20,6 +21,33 @@ export interface DatabaseInfo {
   vectorSearch: boolean;
   vectorSearchMethod: string;
   embeddingDimension: number;
+  /** Embedded-replica state; null when the database is not a replica. */
+  replica: ReplicaStatus | null;
+}
+
+/** An embedded replica: a local copy of a remote primary that takes its writes. */
+export interface ReplicaStatus {
+  /** The primary (LIBSQL_URL), never with credentials. */
+  primaryUrl: string;
+  /** Seconds between background syncs; 0 when the replica syncs only on demand. */
+  syncIntervalSeconds: number;
+  lastSyncAt: Date | null;
+  /** Frames the last successful sync pulled, and all syncs since the daemon started. */
+  lastSyncFrames: number;
+  framesPulled: number;
+  /** The primary's frame number the replica has reached (null until known). */
+  frameNo: number | null;
+  /** The most recent sync failure since the daemon started, and when. */
+  lastSyncError: string | null;
+  lastSyncErrorAt: Date | null;
+  /** False from a failed contact with the primary until it answers again: writes fail at once meanwhile. */
+  writable: boolean;
+}
+
+export interface SyncResult {
+  framesPulled: number;
+  frameNo: number | null;
+  syncedAt: Date;
 }
 
 export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore, WorkspaceStore {}
@@ -32,6 +60,12 @@ export interface Database extends Stores {
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   health(): Promise<void>;
   info(): DatabaseInfo;
+  /**
+   * Pulls from the primary what the local replica lacks. FAILED_PRECONDITION
+   * on a database that is not an embedded replica; UNAVAILABLE when the
+   * primary cannot be reached.
+   */
+  sync(): Promise<SyncResult>;
   /**
    * Folds the write-ahead log back into the database file and truncates it
    * (housekeeping). Null where the backend keeps no log of its own to fold.
@@ -48,6 +82,12 @@ export interface WalCheckpoint {
   checkpointedPages: number;
 }
 
+/** What `sync()` answers on a database that is not an embedded replica. */
+export const notAReplica = (): Promise<never> =>
+  Promise.reject(
+    new StoreError('failed_precondition', 'this daemon is not an embedded replica: sync needs DATABASE_BACKEND=libsql with LIBSQL_URL and LIBSQL_AUTH_TOKEN set'),
+  );
+
 /** Puts the shared argument checks in front of a backend's stores. */
 export function checked(db: Database): Database {
   return {
@@ -62,6 +102,7 @@ export function checked(db: Database): Database {
     readSchemaVersion: () => db.readSchemaVersion(),
     health: () => db.health(),
     info: () => db.info(),
+    sync: () => db.sync(),
     walCheckpoint: () => db.walCheckpoint(),
     close: () => db.close(),
   };

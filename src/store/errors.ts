@@ -13,13 +13,17 @@ export type StoreErrorKind =
   | 'internal';
 
 export class StoreError extends Error {
+  /** The setting to name when this error stops the daemon at boot (LIBSQL_URL, …). */
+  readonly setting: string | undefined;
+
   constructor(
     readonly kind: StoreErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; setting?: string },
   ) {
     super(message, options);
     this.name = 'StoreError';
+    this.setting = options?.setting;
   }
 }
 

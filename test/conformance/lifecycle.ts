@@ -19,6 +19,12 @@ export function lifecycleSuite(ctx: SuiteContext): void {
       assert.equal(info.schemaVersion, info.latestSchemaVersion);
     });
 
+    it('a database that is not an embedded replica says so: no replica status, sync() is FAILED_PRECONDITION', async () => {
+      const db = ctx.db();
+      assert.equal(db.info().replica, null);
+      await assertStoreError(db.sync(), 'failed_precondition', /not an embedded replica/);
+    });
+
     it('runMigrations twice is idempotent and keeps the data', async () => {
       const db = ctx.db();
       const u = `user-${randomUUID()}`;

@@ -1,28 +1,53 @@
 // The libSQL backend: one local database file (WAL), connections leased per
-// operation, writes queued in-process. Twin: src/backends/postgres/index.ts.
+// operation, writes queued in-process; or, with LIBSQL_URL, that file as the
+// embedded replica of a remote primary (./replica.ts). Twin:
+// src/backends/postgres/index.ts.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
-import type { Database } from '../../store/database.js';
+import { notAReplica, type Database } from '../../store/database.js';
 import { libsqlConversations } from './conversations.js';
 import { libsqlJobs } from './jobs.js';
-import { libsqlMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
+import { libsqlMigrations, libsqlPendingMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
 import { LibsqlPool } from './pool.js';
+import { PrimaryLink } from './replica.js';
 import { libsqlRoutines } from './routines.js';
 import { libsqlJobEventHub, libsqlSandbox } from './sandbox.js';
 import { libsqlSettings } from './settings.js';
 import { libsqlToolFailures } from './tool-failures.js';
 import { libsqlEmbeddingDimension, libsqlWorkspace } from './workspace.js';
 
-export type LibsqlConfig = Pick<Config, 'libsqlPath' | 'libsqlBusyTimeoutMs' | 'libsqlSynchronous' | 'embeddingDimension'>;
+export type LibsqlConfig = Pick<
+  Config,
+  | 'libsqlPath'
+  | 'libsqlBusyTimeoutMs'
+  | 'libsqlSynchronous'
+  | 'embeddingDimension'
+  | 'libsqlUrl'
+  | 'libsqlAuthToken'
+  | 'libsqlSyncIntervalSeconds'
+  | 'acquireTimeoutMs'
+  | 'healthIntervalMs'
+>;
 
 export function openLibsql(config: LibsqlConfig): Database {
   if (config.libsqlPath !== ':memory:') mkdirSync(dirname(config.libsqlPath), { recursive: true });
+  const primary = config.libsqlUrl
+    ? new PrimaryLink({
+        path: config.libsqlPath,
+        url: config.libsqlUrl,
+        authToken: config.libsqlAuthToken,
+        syncIntervalMs: config.libsqlSyncIntervalSeconds * 1000,
+        timeoutMs: config.acquireTimeoutMs,
+        retryMs: config.healthIntervalMs,
+      })
+    : undefined;
   const pool = new LibsqlPool({
     path: config.libsqlPath,
     busyTimeoutMs: config.libsqlBusyTimeoutMs,
     synchronous: config.libsqlSynchronous,
     maxReaders: 4,
+    primary,
   });
   const latest = libsqlMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
@@ -36,11 +61,25 @@ export function openLibsql(config: LibsqlConfig): Database {
     ...libsqlSandbox(pool, hub),
     ...libsqlWorkspace(pool),
     async runMigrations() {
-      await migrateLibsql(pool);
+      if (primary) {
+        // The replica first catches up; then only what the primary still
+        // lacks is migrated, on the primary (its write lock serialises
+        // daemons booting together; the second finds the work done), so a
+        // routine boot writes nothing.
+        await pool.sync(primary);
+        if ((await libsqlPendingMigrations(pool)).length > 0) {
+          await migrateLibsql(pool);
+          await pool.sync(primary);
+        }
+      } else {
+        await migrateLibsql(pool);
+      }
       await libsqlEmbeddingDimension(pool, config.embeddingDimension);
       schemaVersion = await libsqlSchemaVersion(pool);
+      primary?.startBackground(() => pool.sync(primary));
     },
     async readSchemaVersion() {
+      if (primary) await pool.sync(primary);
       schemaVersion = await libsqlSchemaVersion(pool);
       return schemaVersion;
     },
@@ -54,15 +93,19 @@ export function openLibsql(config: LibsqlConfig): Database {
       vectorSearch: true,
       vectorSearchMethod: 'exact',
       embeddingDimension: config.embeddingDimension,
+      replica: primary?.status() ?? null,
     }),
+    sync: () => (primary ? pool.sync(primary) : notAReplica()),
     // Outside any transaction (SQLite cannot checkpoint inside one), behind
-    // the queued writes, so it never competes with our own writer.
-    walCheckpoint: () =>
-      pool.withWriter((c) => {
+    // the queued writes, so it never competes with our own writer. A
+    // replica's log is the driver's to manage: it tracks frames in it.
+    walCheckpoint: async () =>
+      primary ? null : pool.withWriter((c) => {
         const r = c.get<{ busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
         return { busy: (r?.busy ?? 0) !== 0, logPages: r?.log ?? 0, checkpointedPages: r?.checkpointed ?? 0 };
       }),
     close: () => {
+      primary?.close();
       hub.close();
       return pool.close();
     },

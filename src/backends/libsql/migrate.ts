@@ -44,6 +44,16 @@ export async function migrateLibsql(pool: LibsqlPool): Promise<void> {
   });
 }
 
+/** What `migrateLibsql` would apply, read without the write lock (refuses a changed or newer history as it would). */
+export async function libsqlPendingMigrations(pool: LibsqlPool): Promise<ReturnType<typeof pending>> {
+  const applied = await pool.read((c) =>
+    c.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'agentstore_schema_history'")
+      ? c.all<AppliedMigration>('SELECT version, name, checksum FROM agentstore_schema_history ORDER BY version')
+      : [],
+  );
+  return pending(libsqlMigrations(), applied);
+}
+
 export async function libsqlSchemaVersion(pool: LibsqlPool): Promise<number> {
   return pool.read((c) => {
     const exists = c.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'agentstore_schema_history'");

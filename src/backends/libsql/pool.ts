@@ -15,14 +15,17 @@
 //     and I/O are served even when a caller awaits local calls in a loop.
 // Prepared statements are cached per connection: measured 1.4–2.5× faster
 // than re-preparing through @libsql/client.
-import Database from 'libsql';
+// On an embedded replica (./replica.ts) the writer is the replica handle,
+// whose transactions run on the primary, and readers are read-only.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { SyncResult } from '../../store/database.js';
 import { StoreError } from '../../store/errors.js';
+import { Database, type Driver } from './driver.js';
+import { isPrimaryFailure, primarySqliteCode, PrimaryUnreachable, type PrimaryLink } from './replica.js';
 
 type Param = string | number | bigint | null | Buffer | Uint8Array;
 type Row = Record<string, unknown>;
-type Driver = InstanceType<typeof Database>;
 interface Statement {
   all(...params: Param[]): unknown[];
   get(...params: Param[]): unknown;
@@ -34,6 +37,8 @@ export interface LibsqlPoolOptions {
   busyTimeoutMs: number;
   synchronous: 'FULL' | 'NORMAL' | 'OFF';
   maxReaders: number;
+  /** Set on an embedded replica. */
+  primary?: PrimaryLink;
 }
 
 /** One configured connection with its statement cache. */
@@ -110,9 +115,32 @@ export class LibsqlPool {
     const driver = new Database(this.opts.path, { timeout: this.opts.busyTimeoutMs });
     driver.exec(
       `PRAGMA journal_mode = WAL; PRAGMA busy_timeout = ${this.opts.busyTimeoutMs}; ` +
-        `PRAGMA foreign_keys = ON; PRAGMA synchronous = ${this.opts.synchronous};`,
+        `PRAGMA foreign_keys = ON; PRAGMA synchronous = ${this.opts.synchronous};` +
+        // A replica's file changes only through its primary.
+        (this.opts.primary ? ' PRAGMA query_only = ON;' : ''),
     );
     return new Conn(driver);
+  }
+
+  /**
+   * The writer: a local connection, or the replica handle (the driver manages
+   * that file and the primary applies its own pragmas: foreign keys are on in
+   * libSQL servers).
+   */
+  private async openWriter(): Promise<Conn> {
+    if (this.opts.primary) return new Conn(await this.opts.primary.open());
+    try {
+      return this.connect();
+    } catch (e) {
+      throw translate(e);
+    }
+  }
+
+  /** Maps a failure; one that shows the primary unreachable tells the link. */
+  private failure(e: unknown): unknown {
+    const t = translate(e);
+    if (t instanceof PrimaryUnreachable) this.opts.primary?.lost();
+    return t;
   }
 
   /**
@@ -196,15 +224,9 @@ export class LibsqlPool {
    * still queued fail UNAVAILABLE instead of reopening a connection.
    */
   private exclusive<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
-    return this.queued(() => {
+    return this.queued(async () => {
       this.checkOpen();
-      if (!this.writer) {
-        try {
-          this.writer = this.connect();
-        } catch (e) {
-          throw translate(e);
-        }
-      }
+      this.writer ??= await this.openWriter();
       return fn(this.writer);
     });
   }
@@ -215,9 +237,11 @@ export class LibsqlPool {
    */
   async write<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
     this.checkOpen();
+    this.opts.primary?.checkWritable();
     const pause = this.maybeYield();
     if (pause) await pause;
     return this.exclusive((c) => {
+      this.opts.primary?.checkWritable();
       // A synchronous `fn` commits in the same tick as its BEGIN: awaiting it
       // would hold SQLite's write lock across a microtask boundary, where
       // another connection to the file (a second pool in this process) could
@@ -225,7 +249,7 @@ export class LibsqlPool {
       // commit.
       const fail = (e: unknown): never => {
         this.rollback(c);
-        throw translate(e);
+        throw this.failure(e);
       };
       let result: T | Promise<T>;
       try {
@@ -233,7 +257,7 @@ export class LibsqlPool {
         result = fn(c);
         if (!(result instanceof Promise)) {
           c.exec('COMMIT');
-          return result;
+          return this.pullBack(c, result);
         }
       } catch (e) {
         return fail(e);
@@ -244,9 +268,25 @@ export class LibsqlPool {
         } catch (e) {
           return fail(e);
         }
-        return r;
+        return this.pullBack(c, r);
       }, fail);
     });
+  }
+
+  /**
+   * On a replica, pulls a committed write back into the local file before
+   * the writer is handed on, so the daemon's next read sees it. (The driver's
+   * own read-your-writes would sync after every statement, blocking the event
+   * loop each time.) The write stands even if the pull fails: that marks the
+   * primary unreachable, and the next sync that gets through brings it in.
+   */
+  private pullBack<T>(c: Conn, result: T): T | Promise<T> {
+    const primary = this.opts.primary;
+    if (!primary) return result;
+    return primary.pull(c.driver).then(
+      () => result,
+      () => result,
+    );
   }
 
   /** Ends a failed write transaction; a connection that cannot roll back is dropped. */
@@ -265,9 +305,18 @@ export class LibsqlPool {
   }
 
   /** Runs a statement batch outside any transaction on the writer (migrations). */
-  withWriter<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
+  async withWriter<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
     this.checkOpen();
-    return this.exclusive(fn);
+    try {
+      return await this.exclusive(fn);
+    } catch (e) {
+      throw this.failure(e);
+    }
+  }
+
+  /** Pulls from the primary through the replica handle, in turn with the writes. */
+  sync(primary: PrimaryLink): Promise<SyncResult> {
+    return this.withWriter((c) => primary.pull(c.driver));
   }
 
   /**
@@ -292,8 +341,11 @@ export class LibsqlPool {
 /** Maps driver errors to store errors; store errors pass through. */
 export function translate(e: unknown): unknown {
   if (e instanceof StoreError) return e;
-  const code = (e as { code?: unknown }).code;
-  if (typeof code !== 'string') return e;
+  const raw = (e as { code?: unknown }).code;
+  if (typeof raw !== 'string') return e;
+  // An embedded replica's primary reports failures without a code; the driver's text holds it.
+  const message = e instanceof Error ? e.message : '';
+  const code = raw || (primarySqliteCode(message) ?? '');
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     return new StoreError('already_exists', 'a row with the same key already exists', { cause: e });
   }
@@ -306,5 +358,6 @@ export function translate(e: unknown): unknown {
   if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR_') || code === 'SQLITE_CANTOPEN') {
     return new StoreError('unavailable', 'database file is not writable or not reachable', { cause: e });
   }
+  if (raw === '' && isPrimaryFailure(message)) return new PrimaryUnreachable(e);
   return e;
 }

@@ -333,6 +333,9 @@ export function libsqlWorkspace(pool: LibsqlPool): WorkspaceStore {
 
 /** Records the embedding dimension at boot, or refuses a database holding another one. */
 export async function libsqlEmbeddingDimension(pool: LibsqlPool, dimension: number): Promise<void> {
+  // Read first: a boot that changes nothing takes no write lock (on an embedded replica, none on the primary).
+  const recorded = await pool.read((c) => c.get<{ value: string }>("SELECT value FROM workspace_meta WHERE key = 'embedding_dimension'"));
+  if (recorded && Number(recorded.value) === dimension) return;
   await pool.write((c) => {
     const r = c.get<{ value: string }>("SELECT value FROM workspace_meta WHERE key = 'embedding_dimension'");
     if (r && Number(r.value) === dimension) return;

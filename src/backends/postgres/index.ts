@@ -1,7 +1,7 @@
 // The PostgreSQL backend: a pg-pool shared by all stores; several daemons may
 // share one database. Twin: src/backends/libsql/index.ts.
 import type { Config } from '../../config.js';
-import type { Database } from '../../store/database.js';
+import { notAReplica, type Database } from '../../store/database.js';
 import { pgConversations } from './conversations.js';
 import { pgJobs } from './jobs.js';
 import { migratePostgres, pgMigrations, pgSchemaVersion } from './migrate.js';
@@ -51,7 +51,9 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
       vectorSearch: true,
       vectorSearchMethod: vectorMethod,
       embeddingDimension: config.embeddingDimension,
+      replica: null,
     }),
+    sync: notAReplica,
     // PostgreSQL checkpoints its own WAL.
     walCheckpoint: async () => null,
     close: async () => {

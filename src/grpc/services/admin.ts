@@ -1,4 +1,6 @@
-// Admin over gRPC: what this daemon is and what it talks to.
+// Admin over gRPC: what this daemon is and what it talks to; on an embedded
+// replica, its sync with the primary.
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Admin } from '../../gen/agentstore/v1/admin_pb.js';
 import type { Database } from '../../store/database.js';
 import type { ServiceImpl } from '../bridge.js';
@@ -10,9 +12,12 @@ export interface AdminDeps {
   databaseOk: () => boolean;
 }
 
+const time = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
+
 export const adminService = ({ db, version, services, databaseOk }: AdminDeps): ServiceImpl<typeof Admin.method> => ({
   getStatus: () => {
     const info = db.info();
+    const r = info.replica;
     return {
       version,
       backend: info.backend,
@@ -25,6 +30,23 @@ export const adminService = ({ db, version, services, databaseOk }: AdminDeps): 
         embeddingDimension: info.embeddingDimension,
         services,
       },
+      replica: r
+        ? {
+            primaryUrl: r.primaryUrl,
+            syncIntervalSeconds: BigInt(r.syncIntervalSeconds),
+            lastSyncTime: time(r.lastSyncAt),
+            lastSyncFrames: BigInt(r.lastSyncFrames),
+            framesPulled: BigInt(r.framesPulled),
+            frameNo: BigInt(r.frameNo ?? 0),
+            lastSyncError: r.lastSyncError ?? '',
+            lastSyncErrorTime: time(r.lastSyncErrorAt),
+            writable: r.writable,
+          }
+        : undefined,
     };
+  },
+  sync: async () => {
+    const r = await db.sync();
+    return { framesPulled: BigInt(r.framesPulled), frameNo: BigInt(r.frameNo ?? 0), syncedAt: timestampFromDate(r.syncedAt) };
   },
 });
