@@ -21,8 +21,14 @@ export const MAX_PATH_BYTES = 2048;
 export const MAX_TEXT_CHARS = 4 * 1024 * 1024;
 /** Routine prompts and full-job descriptions. */
 export const MAX_PROMPT_CHARS = 1024 * 1024;
-/** Chunk text (its word list must fit a PostgreSQL tsvector). */
+/** Chunk text. */
 export const MAX_CHUNK_CHARS = 128 * 1024;
+/**
+ * UTF-8 bytes of a chunk's distinct words (after NFKC: "㍿" is four CJK
+ * characters). A PostgreSQL tsvector addresses its words with 20-bit
+ * offsets: past 1 MiB they wrap, silently, and the last words are never found.
+ */
+export const MAX_CHUNK_WORD_BYTES = 1_000_000;
 /** Search query text. */
 export const MAX_QUERY_CHARS = 64 * 1024;
 /** Shorter text: job titles, failure reasons, error messages, warnings, trigger details, routine descriptions. */

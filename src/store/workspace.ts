@@ -5,7 +5,8 @@
 // vector search, query text always treated as words).
 import type { ArgChecks } from './checks.js';
 import { invalidArgument, StoreError } from './errors.js';
-import { MAX_CHUNK_CHARS, MAX_LIST_LIMIT, MAX_PATH_BYTES, MAX_QUERY_CHARS, MAX_RRF_K } from './limits.js';
+import { MAX_CHUNK_CHARS, MAX_CHUNK_WORD_BYTES, MAX_LIST_LIMIT, MAX_PATH_BYTES, MAX_QUERY_CHARS, MAX_RRF_K } from './limits.js';
+import { indexTerms } from './workspace-search.js';
 import type { JsonValue, Uuid } from './types.js';
 import * as v from './validate.js';
 
@@ -140,6 +141,15 @@ function checkSegments(field: string, s: string): void {
   if (s.split('/').some((seg) => seg === '.' || seg === '..')) throw invalidArgument(field, 'must not contain "." or ".." segments (paths are literal, never resolved)');
 }
 
+/** Chunk text within MAX_CHUNK_CHARS whose distinct words fit the full-text index. */
+function chunkContent(field: string, c: unknown): string {
+  const s = v.text(field, c, MAX_CHUNK_CHARS);
+  let bytes = 0;
+  for (const t of indexTerms(s).terms) bytes += Buffer.byteLength(t, 'utf8');
+  if (bytes > MAX_CHUNK_WORD_BYTES) throw invalidArgument(field, `its distinct words take ${bytes} bytes, more than ${MAX_CHUNK_WORD_BYTES}: split the chunk`);
+  return s;
+}
+
 /** Checks an embedding against the configured dimension; returns a Float32Array copy. */
 export function embedding(field: string, e: unknown, dimension: number): Float32Array {
   if (!(e instanceof Float32Array)) throw invalidArgument(field, 'must be a Float32Array');
@@ -200,7 +210,7 @@ export const workspaceChecks = (dimension: number): ArgChecks<WorkspaceStore> =>
   insertChunk: (documentId, chunkIndex, content, e) => [
     v.uuid('document_id', documentId),
     v.nonNegativeInt('chunk_index', chunkIndex),
-    v.text('content', content, MAX_CHUNK_CHARS),
+    chunkContent('content', content),
     e === null || e === undefined ? null : embedding('embedding', e, dimension),
   ],
   updateChunkEmbedding: (chunkId, e) => [v.uuid('chunk_id', chunkId), embedding('embedding', e, dimension)],

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { MAX_JSON_DEPTH, MAX_NAME_BYTES, MAX_PATH_BYTES } from '../../src/store/limits.js';
+import { MAX_CHUNK_WORD_BYTES, MAX_JSON_DEPTH, MAX_NAME_BYTES, MAX_PATH_BYTES } from '../../src/store/limits.js';
+import { DEFAULT_SEARCH_CONFIG } from '../../src/store/workspace.js';
+import { indexTerms } from '../../src/store/workspace-search.js';
 import { newSandboxJob } from './jobs.js';
 import { makeRoutine } from './routines.js';
 import type { SuiteContext } from './suite.js';
@@ -22,6 +24,19 @@ function wide(bytes: number): string {
   for (let i = 0; Buffer.byteLength(s) + 3 <= bytes; i++) s += String.fromCodePoint(0x4e00 + ((i * 7919) % 20000));
   return s.padEnd(s.length + bytes - Buffer.byteLength(s), 'x');
 }
+
+/**
+ * Words of three squared katakana each ("㌀" is "アパート" after NFKC), all
+ * distinct: about 32 bytes of indexed word per four characters of text.
+ */
+function expandingWords(count: number): string[] {
+  const squared = Array.from({ length: 0x58 }, (_, i) => String.fromCharCode(0x3300 + i));
+  const out: string[] = [];
+  for (const a of squared) for (const b of squared) for (const c of squared) if (out.length < count) out.push(a + b + c);
+  return out;
+}
+
+const wordBytes = (text: string) => indexTerms(text).terms.reduce((n, t) => n + Buffer.byteLength(t), 0);
 
 export function limitsSuite(ctx: SuiteContext): void {
   describe('documented limits', () => {
@@ -83,6 +98,25 @@ export function limitsSuite(ctx: SuiteContext): void {
       const fine = ['.hidden', 'a/..b', '.../x.md', 'v1.2/notes.md', 'a/b..'];
       for (const p of fine) await db.getOrCreateDocumentByPath(u, null, p);
       assert.deepEqual(await db.listAllPaths(u, null), [...fine].sort());
+    });
+
+    it('a chunk whose distinct words exceed the full-text index is refused; one just within is searchable to its last word', async () => {
+      const db = ctx.db();
+      const u = `user-${randomUUID()}`;
+      const d = await db.getOrCreateDocumentByPath(u, null, 'katakana.md');
+      const within = expandingWords(29_000);
+      const text = within.join(' ');
+      assert.ok(wordBytes(text) > 0.9 * MAX_CHUNK_WORD_BYTES && wordBytes(text) <= MAX_CHUNK_WORD_BYTES, String(wordBytes(text)));
+      await db.insertChunk(d.id, 0, text, null);
+      const fts = { ...DEFAULT_SEARCH_CONFIG, useVector: false };
+      for (const w of [within[0]!, within[15_000]!, within.at(-1)!]) {
+        assert.equal((await db.hybridSearch(u, null, w, null, fts)).length, 1, `finds ${w}`);
+      }
+      // Within 128 Ki characters, but over 1 MiB of words: PostgreSQL would keep it and lose the last words.
+      const over = expandingWords(32_768).join(' ');
+      assert.ok(over.length <= 128 * 1024 && wordBytes(over) > MAX_CHUNK_WORD_BYTES);
+      await assertStoreError(db.insertChunk(d.id, 1, over, null), 'invalid_argument', /^content: its distinct words take \d+ bytes/);
+      assert.deepEqual((await db.getChunksWithoutEmbeddings(u, null, 10)).map((c) => c.chunkIndex), [0]);
     });
 
     it('metadata.routine_id set by updateConversationMetadataField must be a UUID (stored lowercase) or null', async () => {
