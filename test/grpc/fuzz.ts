@@ -141,15 +141,24 @@ function judge(req: Request, a: Answer): string | null {
 const hex = (b: Uint8Array, max = 160) => Buffer.from(b.subarray(0, max)).toString('hex') + (b.length > max ? `… (${b.length} bytes)` : '');
 
 /** Rows for the pools, created with valid calls before the fuzz, in a fixed order. */
+/** A typed client of every store, for the valid calls around the fuzz. */
+function storeClients(address: string) {
+  const clients = {
+    conv: promiseClient(ConversationStore, address),
+    jobs: promiseClient(JobStore, address),
+    sandbox: promiseClient(SandboxStore, address),
+    routines: promiseClient(RoutineStore, address),
+    settings: promiseClient(SettingsStore, address),
+    tools: promiseClient(ToolFailureStore, address),
+    workspace: promiseClient(WorkspaceStore, address),
+  };
+  return { ...clients, close: () => Object.values(clients).forEach((c) => c.close()) };
+}
+
 async function seedRows(address: string): Promise<Pools> {
   const rng = new Rng(SEED, -1);
-  const conv = promiseClient(ConversationStore, address);
-  const jobs = promiseClient(JobStore, address);
-  const sandbox = promiseClient(SandboxStore, address);
-  const routines = promiseClient(RoutineStore, address);
-  const settings = promiseClient(SettingsStore, address);
-  const tools = promiseClient(ToolFailureStore, address);
-  const workspace = promiseClient(WorkspaceStore, address);
+  const stores = storeClients(address);
+  const { conv, jobs, sandbox, routines, settings, tools, workspace } = stores;
   const now = () => timestampFromDate(new Date());
   const past = timestampFromDate(new Date(Date.now() - 3_600_000));
   const ids = (n: number) => Array.from({ length: n }, () => rng.uuid());
@@ -240,7 +249,7 @@ async function seedRows(address: string): Promise<Pools> {
     }
     return pools;
   } finally {
-    for (const c of [conv, jobs, sandbox, routines, settings, tools, workspace]) c.close();
+    stores.close();
   }
 }
 
@@ -260,13 +269,8 @@ async function inParallel<T>(items: T[], each: (x: T) => Promise<unknown>, width
  * that cannot be read is DATA_LOSS (or INTERNAL), and fails the call.
  */
 async function readEverything(address: string, config: Config): Promise<number> {
-  const conv = promiseClient(ConversationStore, address);
-  const jobs = promiseClient(JobStore, address);
-  const sandbox = promiseClient(SandboxStore, address);
-  const routines = promiseClient(RoutineStore, address);
-  const settings = promiseClient(SettingsStore, address);
-  const tools = promiseClient(ToolFailureStore, address);
-  const workspace = promiseClient(WorkspaceStore, address);
+  const stores = storeClients(address);
+  const { conv, jobs, sandbox, routines, settings, tools, workspace } = stores;
   let calls = 0;
   const count = <T>(p: Promise<T>) => {
     calls++;
@@ -331,7 +335,7 @@ async function readEverything(address: string, config: Config): Promise<number> 
     });
     return calls;
   } finally {
-    for (const c of [conv, jobs, sandbox, routines, settings, tools, workspace]) c.close();
+    stores.close();
   }
 }
 
