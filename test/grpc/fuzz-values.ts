@@ -180,7 +180,7 @@ function randomChar(rng: Rng): string {
   }
 }
 
-export function hostileString(rng: Rng): string {
+function hostileString(rng: Rng): string {
   const r = rng.float();
   if (r < 0.0002) return rng.pick(REPEATED).repeat(rng.pick(HUGE_LENGTHS));
   if (r < 0.01) return rng.pick(REPEATED).repeat(rng.pick(LARGE_LENGTHS));
@@ -222,7 +222,7 @@ export interface LongStrings {
 export const longStrings = (rng: Rng): LongStrings => ({ size: rng.pick(LONG_SIZES), script: rng.pick(SCRIPTS) });
 
 /** Storable text just within `size`, random (so it does not compress). */
-export function longString(rng: Rng, { size, script: [lo, hi] }: LongStrings): string {
+function longString(rng: Rng, { size, script: [lo, hi] }: LongStrings): string {
   let s = '';
   for (let bytes = 0; ; ) {
     const c = String.fromCodePoint(rng.range(lo, hi));
@@ -581,7 +581,7 @@ function fieldValue(ctx: GenContext, parent: DescMessage, f: DescField, depth: n
 }
 
 /** An init object for `desc`; hostile fields may also be left unset. */
-export function generate(ctx: GenContext, desc: DescMessage, depth = 0): Record<string, unknown> {
+function generate(ctx: GenContext, desc: DescMessage, depth = 0): Record<string, unknown> {
   const { rng } = ctx;
   const out: Record<string, unknown> = {};
   if (depth > 6) return out;
