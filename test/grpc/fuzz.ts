@@ -457,9 +457,11 @@ export function fuzzSuite(backend: BackendName): void {
       assert.equal(daemon.proc.exitCode, null, `the daemon exited:\n${daemon.stderr()}`);
       assert.deepEqual(failures, [], `replay with FUZZ_SEED=${SEED} FUZZ_CONCURRENCY=1`);
       assert.equal(sent, REQUESTS);
-      // The plausible requests must reach the stores, or the fuzz only tests decoding.
+      // The plausible requests must reach the stores, or the fuzz only tests
+      // decoding (a short run, FUZZ_REQUESTS of a few thousand, only reports it).
       const neverOk = rpcs.filter((r) => !codes.get(r.path)?.get('OK')).map((r) => r.path);
-      assert.deepEqual(neverOk, [], 'RPCs no request succeeded on');
+      if (REQUESTS >= 200 * rpcs.length) assert.deepEqual(neverOk, [], 'RPCs no request succeeded on');
+      else if (neverOk.length > 0) t.diagnostic(`no request succeeded on ${neverOk.join(', ')}`);
     });
 
     it('every stored row reads back, and health is still SERVING', async (t) => {
