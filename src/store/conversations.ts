@@ -59,6 +59,13 @@ export interface ConversationStore {
   conversationBelongsToUser(conversationId: Uuid, userId: string): Promise<boolean>;
 }
 
+/**
+ * metadata.routine_id feeds a unique index keyed by its text, and
+ * getOrCreateRoutineConversation looks it up lowercase: a value there must be
+ * a UUID (stored lowercase) or null, however it is written.
+ */
+const routineIdValue = (field: string, id: JsonValue): JsonValue => (id === null ? null : v.uuid(field, id));
+
 export const conversationChecks: ArgChecks<ConversationStore> = {
   createConversation: (channel, userId, threadId) => [v.name('channel', channel), v.name('user_id', userId), v.optName('thread_id', threadId)],
   touchConversation: (id) => [v.uuid('id', id)],
@@ -84,12 +91,8 @@ export const conversationChecks: ArgChecks<ConversationStore> = {
   getOrCreateAssistantConversation: (userId, channel) => [v.name('user_id', userId), v.name('channel', channel)],
   createConversationWithMetadata: (channel, userId, metadata) => {
     v.jsonObject('metadata', metadata);
-    // The routine_id key feeds a unique index keyed by its text; a non-UUID
-    // there could never match getOrCreateRoutineConversation, so refuse it,
-    // and store it lowercase as that method looks it up.
     const routineId = metadata.routine_id;
-    const stored = routineId === undefined || routineId === null ? metadata : { ...metadata, routine_id: v.uuid('metadata.routine_id', routineId) };
-    return [v.name('channel', channel), v.name('user_id', userId), stored];
+    return [v.name('channel', channel), v.name('user_id', userId), routineId === undefined ? metadata : { ...metadata, routine_id: routineIdValue('metadata.routine_id', routineId) }];
   },
   listConversationMessagesPaginated: (conversationId, before, limit) => [
     v.uuid('conversation_id', conversationId),
@@ -103,7 +106,7 @@ export const conversationChecks: ArgChecks<ConversationStore> = {
   ],
   updateConversationMetadataField: (id, key, value) => {
     v.json('value', value);
-    return [v.uuid('id', id), v.name('key', key), value];
+    return [v.uuid('id', id), v.name('key', key), key === 'routine_id' ? routineIdValue('value', value) : value];
   },
   getConversationMetadata: (id) => [v.uuid('id', id)],
   listConversationMessages: (conversationId) => [v.uuid('conversation_id', conversationId)],

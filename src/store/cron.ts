@@ -12,8 +12,7 @@
 // instant after the gap, and a repeated local time fires once.
 import { Cron } from 'croner';
 import { invalidArgument } from './errors.js';
-
-const MAX_SCHEDULE_CHARS = 256;
+import { MAX_SCHEDULE_CHARS, MAX_TIMEZONE_CHARS } from './limits.js';
 
 /** Parsed schedules, keyed by zone + expression; small and bounded. */
 const cache = new Map<string, Cron>();
@@ -41,7 +40,7 @@ const zones = new Map<string, string>();
 
 /** The canonical IANA name of `tz`, or INVALID_ARGUMENT naming `field`. */
 export function timezone(field: string, tz: unknown): string {
-  if (typeof tz !== 'string' || tz.length === 0 || tz.length > 64) throw invalidArgument(field, 'must be an IANA time zone name such as "Europe/Berlin"');
+  if (typeof tz !== 'string' || tz.length === 0 || tz.length > MAX_TIMEZONE_CHARS) throw invalidArgument(field, 'must be an IANA time zone name such as "Europe/Berlin"');
   const known = zones.get(tz);
   if (known) return known;
   let canonical: string;

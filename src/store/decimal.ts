@@ -2,13 +2,11 @@
 // checked once here, stored as PostgreSQL NUMERIC / libSQL TEXT and read back
 // unchanged, so both backends return the very string the client gave.
 import { invalidArgument } from './errors.js';
+import { MAX_DECIMAL_DIGITS } from './limits.js';
 import type { Decimal } from './types.js';
 
 /** Plain notation only: no exponent, no "+", no leading zeros, no bare ".". */
 const DECIMAL_RE = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-
-/** Digits before + after the point; PostgreSQL NUMERIC holds far more, but a cost never needs it. */
-export const MAX_DECIMAL_DIGITS = 40;
 
 export function decimal(field: string, v: unknown, opts: { allowNegative?: boolean } = {}): Decimal {
   if (typeof v !== 'string' || !DECIMAL_RE.test(v)) throw invalidArgument(field, 'must be a decimal in plain notation, like "0.005" or "-12.50"');

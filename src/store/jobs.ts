@@ -7,6 +7,7 @@
 import type { ArgChecks } from './checks.js';
 import { decimal, optDecimal } from './decimal.js';
 import { invalidArgument } from './errors.js';
+import { MAX_COUNT, MAX_SHORT_TEXT_CHARS, MAX_TRANSITIONS, MAX_UINT32 } from './limits.js';
 import type { Decimal, JsonValue, Uuid } from './types.js';
 import * as v from './validate.js';
 
@@ -118,13 +119,6 @@ export interface JobStore {
   updateEstimationActuals(id: Uuid, actualCost: Decimal, actualTimeSecs: number, actualValue: Decimal | null): Promise<void>;
 }
 
-/** Largest count, token total or duration accepted (exact in a JS number, fits int64). */
-const MAX_COUNT = Number.MAX_SAFE_INTEGER;
-/** Entries kept in a job's transition history by the callers. */
-export const MAX_TRANSITIONS = 200;
-const MAX_WARNINGS = 1000;
-const MAX_TOOL_NAMES = 1000;
-
 export function jobState(field: string, s: unknown): JobState {
   if (typeof s !== 'string' || !(JOB_STATES as readonly string[]).includes(s)) {
     throw invalidArgument(field, `must be one of ${JOB_STATES.join(', ')}`);
@@ -134,12 +128,10 @@ export function jobState(field: string, s: unknown): JobState {
 
 const count = (field: string, n: unknown) => v.nonNegativeInt(field, n, MAX_COUNT);
 const optCount = (field: string, n: unknown) => (n === null || n === undefined ? null : count(field, n));
-const optText = (field: string, s: unknown, max?: number) => (s === null || s === undefined ? null : v.text(field, s, max));
 
 function checkJob(j: JobContext): JobContext {
   if (typeof j !== 'object' || j === null) throw invalidArgument('job', 'is required');
-  if (!Array.isArray(j.transitions)) throw invalidArgument('job.transitions', 'must be a list');
-  if (j.transitions.length > MAX_TRANSITIONS) throw invalidArgument('job.transitions', `more than ${MAX_TRANSITIONS} entries`);
+  v.list('job.transitions', j.transitions, MAX_TRANSITIONS);
   v.json('job.metadata', j.metadata);
   return {
     jobId: v.uuid('job.job_id', j.jobId),
@@ -147,7 +139,7 @@ function checkJob(j: JobContext): JobContext {
     userId: v.name('job.user_id', j.userId),
     requesterId: v.optName('job.requester_id', j.requesterId),
     conversationId: v.optUuid('job.conversation_id', j.conversationId),
-    title: v.text('job.title', j.title, 65536),
+    title: v.text('job.title', j.title, MAX_SHORT_TEXT_CHARS),
     description: v.text('job.description', j.description),
     category: v.optName('job.category', j.category),
     budget: optDecimal('job.budget', j.budget),
@@ -161,12 +153,12 @@ function checkJob(j: JobContext): JobContext {
     createdAt: v.timestamp('job.created_at', j.createdAt),
     startedAt: j.startedAt === null || j.startedAt === undefined ? null : v.timestamp('job.started_at', j.startedAt),
     completedAt: j.completedAt === null || j.completedAt === undefined ? null : v.timestamp('job.completed_at', j.completedAt),
-    repairAttempts: v.nonNegativeInt('job.repair_attempts', j.repairAttempts, 2 ** 32 - 1),
+    repairAttempts: v.nonNegativeInt('job.repair_attempts', j.repairAttempts, MAX_UINT32),
     transitions: j.transitions.map((t, i) => ({
       from: jobState(`job.transitions[${i}].from_state`, t.from),
       to: jobState(`job.transitions[${i}].to_state`, t.to),
       timestamp: v.timestamp(`job.transitions[${i}].timestamp`, t.timestamp),
-      reason: optText(`job.transitions[${i}].reason`, t.reason, 65536),
+      reason: v.optText(`job.transitions[${i}].reason`, t.reason, MAX_SHORT_TEXT_CHARS),
     })),
     metadata: j.metadata,
     userTimezone: v.name('job.user_timezone', j.userTimezone),
@@ -177,21 +169,20 @@ function checkAction(a: ActionRecord): ActionRecord {
   if (typeof a !== 'object' || a === null) throw invalidArgument('action', 'is required');
   v.json('action.input', a.input);
   if (a.outputSanitized !== undefined) v.json('action.output_sanitized', a.outputSanitized);
-  if (!Array.isArray(a.sanitizationWarnings)) throw invalidArgument('action.sanitization_warnings', 'must be a list');
-  if (a.sanitizationWarnings.length > MAX_WARNINGS) throw invalidArgument('action.sanitization_warnings', `more than ${MAX_WARNINGS} entries`);
+  v.list('action.sanitization_warnings', a.sanitizationWarnings);
   if (typeof a.success !== 'boolean') throw invalidArgument('action.success', 'must be a boolean');
   return {
     id: v.uuid('action.id', a.id),
-    sequence: v.nonNegativeInt('action.sequence', a.sequence, 2 ** 32 - 1),
+    sequence: v.nonNegativeInt('action.sequence', a.sequence, MAX_UINT32),
     toolName: v.name('action.tool_name', a.toolName),
     input: a.input,
-    outputRaw: optText('action.output_raw', a.outputRaw),
+    outputRaw: v.optText('action.output_raw', a.outputRaw),
     outputSanitized: a.outputSanitized,
-    sanitizationWarnings: a.sanitizationWarnings.map((w, i) => v.text(`action.sanitization_warnings[${i}]`, w, 65536)),
+    sanitizationWarnings: a.sanitizationWarnings.map((w, i) => v.text(`action.sanitization_warnings[${i}]`, w, MAX_SHORT_TEXT_CHARS)),
     cost: optDecimal('action.cost', a.cost),
     durationMs: count('action.duration_ms', a.durationMs),
     success: a.success,
-    error: optText('action.error', a.error, 65536),
+    error: v.optText('action.error', a.error, MAX_SHORT_TEXT_CHARS),
     executedAt: v.timestamp('action.executed_at', a.executedAt),
   };
 }
@@ -199,7 +190,7 @@ function checkAction(a: ActionRecord): ActionRecord {
 export const jobChecks: ArgChecks<JobStore> = {
   saveJob: (ctx) => [checkJob(ctx)],
   getJob: (id) => [v.uuid('id', id)],
-  updateJobStatus: (id, status, failureReason) => [v.uuid('id', id), jobState('status', status), optText('failure_reason', failureReason, 65536)],
+  updateJobStatus: (id, status, failureReason) => [v.uuid('id', id), jobState('status', status), v.optText('failure_reason', failureReason, MAX_SHORT_TEXT_CHARS)],
   markJobStuck: (id) => [v.uuid('id', id)],
   getStuckJobs: () => [],
   listAgentJobs: () => [],
@@ -223,12 +214,10 @@ export const jobChecks: ArgChecks<JobStore> = {
     ];
   },
   saveEstimationSnapshot: (jobId, category, toolNames, estimatedCost, estimatedTimeSecs, estimatedValue) => {
-    if (!Array.isArray(toolNames)) throw invalidArgument('tool_names', 'must be a list');
-    if (toolNames.length > MAX_TOOL_NAMES) throw invalidArgument('tool_names', `more than ${MAX_TOOL_NAMES} entries`);
     return [
       v.uuid('job_id', jobId),
       v.name('category', category),
-      toolNames.map((t, i) => v.name(`tool_names[${i}]`, t)),
+      v.list('tool_names', toolNames).map((t, i) => v.name(`tool_names[${i}]`, t)),
       decimal('estimated_cost', estimatedCost),
       count('estimated_time_secs', estimatedTimeSecs),
       decimal('estimated_value', estimatedValue, { allowNegative: true }),

@@ -10,7 +10,7 @@ import type { ArgChecks } from './checks.js';
 import { now } from './clock.js';
 import * as cron from './cron.js';
 import { invalidArgument } from './errors.js';
-import { MAX_BATCH_ENTRIES, MAX_LIST_LIMIT } from './limits.js';
+import { MAX_COUNT, MAX_INT32, MAX_LABEL_CHARS, MAX_LIST_LIMIT, MAX_PROMPT_CHARS, MAX_SHORT_TEXT_CHARS } from './limits.js';
 import type { JsonValue, Uuid } from './types.js';
 import * as v from './validate.js';
 
@@ -145,11 +145,6 @@ export function normaliseNotifyUser(u: string | null | undefined): string | null
   return t === '' || t === 'default' ? null : t;
 }
 
-const MAX_DESCRIPTION_CHARS = 64 * 1024;
-const MAX_PROMPT_CHARS = 1024 * 1024;
-const MAX_LIST_ITEMS = 1000;
-const INT32_MAX = 2 ** 31 - 1;
-
 function bool(field: string, x: unknown): boolean {
   if (typeof x !== 'boolean') throw invalidArgument(field, 'must be a boolean');
   return x;
@@ -163,12 +158,10 @@ function oneOf<T extends string>(field: string, x: unknown, values: readonly T[]
 }
 
 function stringList(field: string, x: unknown): string[] {
-  if (!Array.isArray(x)) throw invalidArgument(field, 'must be a list of strings');
-  if (x.length > MAX_LIST_ITEMS) throw invalidArgument(field, `more than ${MAX_LIST_ITEMS} entries`);
-  return x.map((s, i) => v.text(`${field}[${i}]`, s, 4096));
+  return v.list(field, x as unknown[]).map((s, i) => v.text(`${field}[${i}]`, s, MAX_LABEL_CHARS));
 }
 
-function positiveInt(field: string, x: unknown, max = INT32_MAX): number {
+function positiveInt(field: string, x: unknown, max = MAX_INT32): number {
   const n = v.nonNegativeInt(field, x, max);
   if (n < 1) throw invalidArgument(field, 'must be at least 1');
   return n;
@@ -183,7 +176,7 @@ function checkTrigger(t: unknown, at: Date): Trigger {
       return { kind, schedule: cron.schedule('trigger.schedule', t.schedule, tz, at), timezone: tz };
     }
     case 'event': {
-      const pattern = v.text('trigger.pattern', t.pattern, 4096);
+      const pattern = v.text('trigger.pattern', t.pattern, MAX_LABEL_CHARS);
       if (pattern.length === 0) throw invalidArgument('trigger.pattern', 'must not be empty');
       return { kind, pattern, channel: v.optName('trigger.channel', t.channel) };
     }
@@ -191,9 +184,7 @@ function checkTrigger(t: unknown, at: Date): Trigger {
       const filters: Record<string, string> = {};
       const given = t.filters ?? {};
       if (!v.isPlainObject(given)) throw invalidArgument('trigger.filters', 'must be a map of field → string');
-      const keys = Object.keys(given);
-      if (keys.length > MAX_LIST_ITEMS) throw invalidArgument('trigger.filters', `more than ${MAX_LIST_ITEMS} entries`);
-      for (const k of keys) filters[v.name('trigger.filters key', k)] = v.text(`trigger.filters.${k}`, given[k], 4096);
+      for (const k of v.list('trigger.filters', Object.keys(given))) filters[v.name('trigger.filters key', k)] = v.text(`trigger.filters.${k}`, given[k], MAX_LABEL_CHARS);
       return { kind, source: v.name('trigger.source', t.source), eventType: v.name('trigger.event_type', t.eventType), filters };
     }
     case 'manual':
@@ -218,7 +209,7 @@ function checkAction(a: unknown): RoutineAction {
       maxToolRounds: rounds,
     };
   }
-  const title = v.text('action.title', a.title, 4096);
+  const title = v.text('action.title', a.title, MAX_LABEL_CHARS);
   if (title.length === 0) throw invalidArgument('action.title', 'must not be empty');
   return {
     kind,
@@ -249,7 +240,7 @@ function checkRoutine(r: Routine): Routine {
   return {
     id: v.uuid('id', r.id),
     name,
-    description: v.text('description', r.description, MAX_DESCRIPTION_CHARS),
+    description: v.text('description', r.description, MAX_SHORT_TEXT_CHARS),
     userId: v.name('user_id', r.userId),
     enabled: bool('enabled', r.enabled),
     trigger,
@@ -283,7 +274,7 @@ function checkRun(r: RoutineRun): RoutineRun {
     id: v.uuid('run.id', r.id),
     routineId: v.uuid('run.routine_id', r.routineId),
     triggerType: oneOf('run.trigger_type', r.triggerType, TRIGGER_KINDS),
-    triggerDetail: r.triggerDetail === null || r.triggerDetail === undefined ? null : v.text('run.trigger_detail', r.triggerDetail, 65536),
+    triggerDetail: v.optText('run.trigger_detail', r.triggerDetail, MAX_SHORT_TEXT_CHARS),
     startedAt: v.timestamp('run.started_at', r.startedAt),
     // Not written by createRoutineRun (reference behaviour): set by completeRoutineRun.
     completedAt: null,
@@ -310,7 +301,7 @@ export const routineChecks: ArgChecks<RoutineStore> = {
       v.uuid('id', id),
       v.timestamp('last_run_at', lastRunAt),
       nextFireAt === null || nextFireAt === undefined ? null : v.timestamp('next_fire_at', nextFireAt),
-      v.nonNegativeInt('run_count', runCount, Number.MAX_SAFE_INTEGER),
+      v.nonNegativeInt('run_count', runCount, MAX_COUNT),
       v.nonNegativeInt('consecutive_failures', consecutiveFailures),
       state,
     ];
@@ -320,15 +311,13 @@ export const routineChecks: ArgChecks<RoutineStore> = {
   completeRoutineRun: (id, status, resultSummary, tokensUsed) => [
     v.uuid('id', id),
     oneOf('status', status, RUN_STATUSES),
-    resultSummary === null || resultSummary === undefined ? null : v.text('result_summary', resultSummary),
-    tokensUsed === null || tokensUsed === undefined ? null : v.nonNegativeInt('tokens_used', tokensUsed, INT32_MAX),
+    v.optText('result_summary', resultSummary),
+    tokensUsed === null || tokensUsed === undefined ? null : v.nonNegativeInt('tokens_used', tokensUsed, MAX_INT32),
   ],
   listRoutineRuns: (routineId, limit) => [v.uuid('routine_id', routineId), v.limit('limit', limit, MAX_LIST_LIMIT)],
   countRunningRoutineRuns: (routineId) => [v.uuid('routine_id', routineId)],
   countRunningRoutineRunsBatch: (routineIds) => {
-    if (!Array.isArray(routineIds)) throw invalidArgument('routine_ids', 'must be a list of UUIDs');
-    if (routineIds.length > MAX_BATCH_ENTRIES) throw invalidArgument('routine_ids', `more than ${MAX_BATCH_ENTRIES} ids`);
-    return [[...new Set(routineIds.map((id, i) => v.uuid(`routine_ids[${i}]`, id)))]];
+    return [[...new Set(v.list('routine_ids', routineIds).map((id, i) => v.uuid(`routine_ids[${i}]`, id)))]];
   },
   linkRoutineRunToJob: (runId, jobId) => [v.uuid('run_id', runId), v.uuid('job_id', jobId)],
   listDispatchedRoutineRuns: () => [],

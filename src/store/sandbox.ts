@@ -4,6 +4,7 @@
 // methods see sandbox jobs only.
 import type { ArgChecks } from './checks.js';
 import { invalidArgument } from './errors.js';
+import { MAX_COUNT, MAX_LABEL_CHARS, MAX_SHORT_TEXT_CHARS } from './limits.js';
 import type { JsonValue, Uuid } from './types.js';
 import * as v from './validate.js';
 
@@ -90,16 +91,6 @@ const optBool = (field: string, b: unknown) => {
   return b;
 };
 
-function grants(field: string, s: unknown): string {
-  const t = v.text(field, s, 1024 * 1024);
-  try {
-    JSON.parse(t);
-  } catch {
-    throw invalidArgument(field, 'must be JSON text');
-  }
-  return t;
-}
-
 export const sandboxChecks: ArgChecks<SandboxStore> = {
   saveSandboxJob: (j) => {
     if (typeof j !== 'object' || j === null) throw invalidArgument('job', 'is required');
@@ -109,13 +100,13 @@ export const sandboxChecks: ArgChecks<SandboxStore> = {
         task: v.text('job.task', j.task),
         status: sandboxStatus('job.status', j.status),
         userId: v.name('job.user_id', j.userId),
-        projectDir: v.text('job.project_dir', j.projectDir, 4096),
+        projectDir: v.text('job.project_dir', j.projectDir, MAX_LABEL_CHARS),
         success: optBool('job.success', j.success),
-        failureReason: j.failureReason === null || j.failureReason === undefined ? null : v.text('job.failure_reason', j.failureReason, 65536),
+        failureReason: v.optText('job.failure_reason', j.failureReason, MAX_SHORT_TEXT_CHARS),
         createdAt: v.timestamp('job.created_at', j.createdAt),
         startedAt: optDate('job.started_at', j.startedAt),
         completedAt: optDate('job.completed_at', j.completedAt),
-        credentialGrantsJson: grants('job.credential_grants_json', j.credentialGrantsJson),
+        credentialGrantsJson: v.jsonText('job.credential_grants_json', j.credentialGrantsJson),
       },
     ];
   },
@@ -125,7 +116,7 @@ export const sandboxChecks: ArgChecks<SandboxStore> = {
     v.uuid('id', id),
     sandboxStatus('status', status),
     optBool('success', success),
-    message === null || message === undefined ? null : v.text('message', message, 65536),
+    v.optText('message', message, MAX_SHORT_TEXT_CHARS),
     optDate('started_at', startedAt),
     optDate('completed_at', completedAt),
   ],
@@ -143,7 +134,7 @@ export const sandboxChecks: ArgChecks<SandboxStore> = {
   listJobEvents: (jobId, limit) => [v.uuid('job_id', jobId), limit === null || limit === undefined ? null : v.limit('limit', limit)],
   streamJobEvents: (jobId, afterEventId, signal) => [
     v.uuid('job_id', jobId),
-    v.nonNegativeInt('after_event_id', afterEventId, Number.MAX_SAFE_INTEGER),
+    v.nonNegativeInt('after_event_id', afterEventId, MAX_COUNT),
     signal,
   ],
 };

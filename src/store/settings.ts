@@ -1,7 +1,6 @@
 // SettingsStore: per-user key → JSON settings (STORES.md §2.6).
 import type { ArgChecks } from './checks.js';
 import { invalidArgument } from './errors.js';
-import { MAX_BATCH_ENTRIES } from './limits.js';
 import type { JsonObject, JsonValue } from './types.js';
 import * as v from './validate.js';
 
@@ -37,9 +36,7 @@ export const settingsChecks: ArgChecks<SettingsStore> = {
   getAllSettings: (userId) => [v.name('user_id', userId)],
   setAllSettings: (userId, settings) => {
     if (!v.isPlainObject(settings)) throw invalidArgument('settings', 'must be a JSON object');
-    const keys = Object.keys(settings);
-    if (keys.length > MAX_BATCH_ENTRIES) throw invalidArgument('settings', `more than ${MAX_BATCH_ENTRIES} entries`);
-    for (const key of keys) {
+    for (const key of v.list('settings', Object.keys(settings))) {
       v.name('settings key', key);
       v.json(`settings.${key}`, settings[key]);
     }

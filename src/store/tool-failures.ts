@@ -3,6 +3,7 @@
 // starts a new episode (repaired_at cleared, count restarted at 1), so a tool
 // that breaks again is reported again; the threshold is inclusive.
 import type { ArgChecks } from './checks.js';
+import { MAX_SHORT_TEXT_CHARS } from './limits.js';
 import type { JsonValue } from './types.js';
 import * as v from './validate.js';
 
@@ -24,7 +25,7 @@ export interface ToolFailureStore {
 }
 
 export const toolFailureChecks: ArgChecks<ToolFailureStore> = {
-  recordToolFailure: (toolName, errorMessage) => [v.name('tool_name', toolName), v.text('error_message', errorMessage, 65536)],
+  recordToolFailure: (toolName, errorMessage) => [v.name('tool_name', toolName), v.text('error_message', errorMessage, MAX_SHORT_TEXT_CHARS)],
   getBrokenTools: (threshold) => [v.nonNegativeInt('threshold', threshold)],
   markToolRepaired: (toolName) => [v.name('tool_name', toolName)],
   incrementRepairAttempts: (toolName) => [v.name('tool_name', toolName)],

@@ -3,7 +3,7 @@
 // fails before any SQL runs and never leaves anything half-written.
 import { invalidArgument } from './errors.js';
 import type { JsonObject, JsonValue } from './types.js';
-import { MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_LIST_LIMIT, MAX_NAME_CHARS, MAX_TEXT_CHARS } from './limits.js';
+import { MAX_INT32, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_LIST_ENTRIES, MAX_LIST_LIMIT, MAX_NAME_BYTES, MAX_TEXT_CHARS } from './limits.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // A surrogate without its pair has no UTF-8 form: PostgreSQL refuses it in
@@ -27,29 +27,49 @@ export function optUuid(field: string, v: unknown): string | null {
   return v === null || v === undefined ? null : uuid(field, v);
 }
 
-function checkString(field: string, v: unknown, max: number): string {
+/** Whether `s` takes more than `max` bytes as UTF-8, mostly without encoding it. */
+function overBytes(s: string, max: number): boolean {
+  // UTF-8 takes one to three bytes per UTF-16 unit.
+  return s.length > max || (s.length * 3 > max && Buffer.byteLength(s, 'utf8') > max);
+}
+
+function checkString(field: string, v: unknown, max: number, unit: 'characters' | 'bytes'): string {
   if (typeof v !== 'string') throw invalidArgument(field, 'must be a string');
-  if (v.length > max) throw invalidArgument(field, `longer than ${max} characters`);
+  if (unit === 'characters' ? v.length > max : overBytes(v, max)) throw invalidArgument(field, `longer than ${max} ${unit === 'bytes' ? 'bytes (UTF-8)' : 'characters'}`);
   // PostgreSQL text cannot hold NUL; refuse it on both backends alike.
   const why = unstorable(v);
   if (why) throw invalidArgument(field, why);
   return v;
 }
 
-/** A required, non-empty identifier-like string (user id, channel, key…). */
+/** A required, non-empty identifier-like string (user id, channel, key…), at most MAX_NAME_BYTES. */
 export function name(field: string, v: unknown): string {
-  const s = checkString(field, v, MAX_NAME_CHARS);
+  const s = checkString(field, v, MAX_NAME_BYTES, 'bytes');
   if (s.length === 0) throw invalidArgument(field, 'must not be empty');
   return s;
 }
 
 export function optName(field: string, v: unknown): string | null {
-  return v === null || v === undefined ? null : checkString(field, v, MAX_NAME_CHARS);
+  return v === null || v === undefined ? null : checkString(field, v, MAX_NAME_BYTES, 'bytes');
 }
 
-/** Free text that may be empty (message content, error text). */
+/** Free text that may be empty (message content, error text), at most `max` characters. */
 export function text(field: string, v: unknown, max = MAX_TEXT_CHARS): string {
-  return checkString(field, v, max);
+  return checkString(field, v, max, 'characters');
+}
+
+export const optText = (field: string, v: unknown, max?: number): string | null => (v === null || v === undefined ? null : text(field, v, max));
+
+/** Text that may be empty, at most `maxBytes` of UTF-8 (what an index entry holds). */
+export function textBytes(field: string, v: unknown, maxBytes: number): string {
+  return checkString(field, v, maxBytes, 'bytes');
+}
+
+/** A list of at most `max` entries (the type says what it holds; the entries are checked by the caller). */
+export function list<T>(field: string, v: T[], max = MAX_LIST_ENTRIES): T[] {
+  if (!Array.isArray(v)) throw invalidArgument(field, 'must be a list');
+  if (v.length > max) throw invalidArgument(field, `more than ${max} entries`);
+  return v;
 }
 
 export function limit(field: string, v: unknown, max = MAX_LIST_LIMIT): number {
@@ -59,7 +79,7 @@ export function limit(field: string, v: unknown, max = MAX_LIST_LIMIT): number {
   return v;
 }
 
-export function nonNegativeInt(field: string, v: unknown, max = 2 ** 31 - 1): number {
+export function nonNegativeInt(field: string, v: unknown, max = MAX_INT32): number {
   return limit(field, v, max);
 }
 
@@ -83,6 +103,19 @@ export function json(field: string, v: unknown): string {
     throw invalidArgument(field, `larger than ${MAX_JSON_BYTES} bytes`);
   }
   return s;
+}
+
+/** JSON text (stored as given) whose value meets the rules of json(). */
+export function jsonText(field: string, v: unknown): string {
+  const t = checkString(field, v, MAX_JSON_BYTES, 'bytes');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(t);
+  } catch {
+    throw invalidArgument(field, 'must be JSON text');
+  }
+  json(field, parsed);
+  return t;
 }
 
 export function jsonObject(field: string, v: unknown): string {

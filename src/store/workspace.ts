@@ -5,7 +5,8 @@
 // vector search, query text always treated as words).
 import type { ArgChecks } from './checks.js';
 import { invalidArgument, StoreError } from './errors.js';
-import { MAX_LIST_LIMIT } from './limits.js';
+import { MAX_CHUNK_CHARS, MAX_CHUNK_WORD_BYTES, MAX_LIST_LIMIT, MAX_PATH_BYTES, MAX_QUERY_CHARS, MAX_RRF_K } from './limits.js';
+import { indexTerms } from './workspace-search.js';
 import type { JsonValue, Uuid } from './types.js';
 import * as v from './validate.js';
 
@@ -106,41 +107,47 @@ export interface WorkspaceStore {
   hybridSearch(userId: string, agentId: Uuid | null, query: string, embedding: Float32Array | null, config: SearchConfig): Promise<SearchResult[]>;
 }
 
-/** Longest document path. */
-export const MAX_PATH_CHARS = 4096;
-/** Longest chunk text (its word list must fit a PostgreSQL tsvector). */
-export const MAX_CHUNK_CHARS = 128 * 1024;
-/** Longest search query text. */
-export const MAX_QUERY_CHARS = 64 * 1024;
-/** Largest rrf_k. */
-export const MAX_RRF_K = 1_000_000;
-
 export const documentNotFound = (path: string, userId: string): StoreError =>
   new StoreError('not_found', `document ${JSON.stringify(path)} of user ${JSON.stringify(userId)} not found`);
 
 export const documentIdNotFound = (id: string): StoreError => new StoreError('not_found', `document ${id} not found`);
 
-/** A document path: non-empty, no leading/trailing "/", no "//", no NUL. */
+/**
+ * A document path: "/"-separated non-empty segments, none of them "." or
+ * "..", at most MAX_PATH_BYTES, no NUL. Paths are literal keys, never
+ * resolved: refusing "." and ".." keeps "a/../b" from being a different
+ * document than the "b" a client (or a file system mirror) would expect.
+ */
 export function path(field: string, p: unknown): string {
-  const s = v.text(field, p, MAX_PATH_CHARS);
+  const s = v.textBytes(field, p, MAX_PATH_BYTES);
   if (s.length === 0) throw invalidArgument(field, 'must not be empty');
-  checkSlashes(field, s);
+  checkSegments(field, s);
   return s;
 }
 
 /** A directory for listDirectory: "" (root) or a path, optionally ending in "/". */
 export function directory(field: string, p: unknown): string {
-  const s = v.text(field, p, MAX_PATH_CHARS);
+  const s = v.textBytes(field, p, MAX_PATH_BYTES);
   if (s === '') return s;
   const bare = s.endsWith('/') ? s.slice(0, -1) : s;
   if (bare === '') throw invalidArgument(field, 'must be "" for the root, not "/"');
-  checkSlashes(field, bare);
+  checkSegments(field, bare);
   return s;
 }
 
-function checkSlashes(field: string, s: string): void {
+function checkSegments(field: string, s: string): void {
   if (s.startsWith('/') || s.endsWith('/')) throw invalidArgument(field, 'must not start or end with "/"');
-  if (s.includes('//')) throw invalidArgument(field, 'must not contain "//"');
+  if (s.includes('//')) throw invalidArgument(field, 'must not contain "//" (an empty segment)');
+  if (s.split('/').some((seg) => seg === '.' || seg === '..')) throw invalidArgument(field, 'must not contain "." or ".." segments (paths are literal, never resolved)');
+}
+
+/** Chunk text within MAX_CHUNK_CHARS whose distinct words fit the full-text index. */
+function chunkContent(field: string, c: unknown): string {
+  const s = v.text(field, c, MAX_CHUNK_CHARS);
+  let bytes = 0;
+  for (const t of indexTerms(s).terms) bytes += Buffer.byteLength(t, 'utf8');
+  if (bytes > MAX_CHUNK_WORD_BYTES) throw invalidArgument(field, `its distinct words take ${bytes} bytes, more than ${MAX_CHUNK_WORD_BYTES}: split the chunk`);
+  return s;
 }
 
 /** Checks an embedding against the configured dimension; returns a Float32Array copy. */
@@ -203,7 +210,7 @@ export const workspaceChecks = (dimension: number): ArgChecks<WorkspaceStore> =>
   insertChunk: (documentId, chunkIndex, content, e) => [
     v.uuid('document_id', documentId),
     v.nonNegativeInt('chunk_index', chunkIndex),
-    v.text('content', content, MAX_CHUNK_CHARS),
+    chunkContent('content', content),
     e === null || e === undefined ? null : embedding('embedding', e, dimension),
   ],
   updateChunkEmbedding: (chunkId, e) => [v.uuid('chunk_id', chunkId), embedding('embedding', e, dimension)],

@@ -9,6 +9,7 @@ import { conversationSuite } from './conversations.js';
 import { jobSuite } from './jobs.js';
 import { sandboxSuite } from './sandbox.js';
 import { lifecycleSuite } from './lifecycle.js';
+import { limitsSuite } from './limits.js';
 import { routineSuite } from './routines.js';
 import { settingsSuite } from './settings.js';
 import { toolFailureSuite } from './tool-failures.js';
@@ -52,6 +53,7 @@ export function runConformance(backend: TestBackend): void {
     jobSuite(ctx);
     sandboxSuite(ctx);
     workspaceSuite(ctx);
+    limitsSuite(ctx);
     lifecycleSuite(ctx);
   });
 }
