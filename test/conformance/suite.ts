@@ -9,6 +9,7 @@ import { conversationSuite } from './conversations.js';
 import { jobSuite } from './jobs.js';
 import { sandboxSuite } from './sandbox.js';
 import { lifecycleSuite } from './lifecycle.js';
+import { ownershipSuite } from './ownership.js';
 import { routineSuite } from './routines.js';
 import { settingsSuite } from './settings.js';
 import { toolFailureSuite } from './tool-failures.js';
@@ -45,6 +46,7 @@ export function runConformance(backend: TestBackend): void {
         return config;
       },
     };
+    ownershipSuite(ctx);
     conversationSuite(ctx);
     settingsSuite(ctx);
     toolFailureSuite(ctx);

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
-import type { Database } from '../../store/database.js';
+import type { Database, Stores } from '../../store/database.js';
 import { libsqlConversations } from './conversations.js';
 import { libsqlJobs } from './jobs.js';
 import { libsqlMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
@@ -27,14 +27,19 @@ export function openLibsql(config: LibsqlConfig): Database {
   const latest = libsqlMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
   const hub = libsqlJobEventHub(pool);
-  return {
-    ...libsqlConversations(pool),
+  /** owner: the one user whose id-keyed rows the stores act on; null for all users. */
+  const stores = (owner: string | null): Stores => ({
+    ...libsqlConversations(pool, owner),
     ...libsqlSettings(pool),
     ...libsqlToolFailures(pool),
-    ...libsqlRoutines(pool),
-    ...libsqlJobs(pool, (id) => hub.wake(id, 'status')),
-    ...libsqlSandbox(pool, hub),
-    ...libsqlWorkspace(pool),
+    ...libsqlRoutines(pool, owner),
+    ...libsqlJobs(pool, owner, (id) => hub.wake(id, 'status')),
+    ...libsqlSandbox(pool, hub, owner),
+    ...libsqlWorkspace(pool, owner),
+  });
+  return {
+    ...stores(null),
+    ownedBy: (userId) => stores(userId),
     async runMigrations() {
       await migrateLibsql(pool);
       await libsqlEmbeddingDimension(pool, config.embeddingDimension);
