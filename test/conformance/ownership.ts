@@ -4,9 +4,9 @@
 // owner's own view, the same call sees and changes the row.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Database, Stores } from '../../src/store/database.js';
-import { snapshot } from '../support/snapshot.js';
+import { snapshots, type Snapshots } from '../support/snapshot.js';
 import { newAction, newJob, newSandboxJob } from './jobs.js';
 import { makeRoutine, makeRun } from './routines.js';
 import type { SuiteContext } from './suite.js';
@@ -52,26 +52,29 @@ export function ownershipSuite(ctx: SuiteContext): void {
     let bob: Stores;
     let own: Stores;
     let f: Fixture;
+    let snaps: Snapshots;
     before(async () => {
+      snaps = await snapshots(ctx.config());
       db = ctx.db();
       bob = db.ownedBy(`bob-${randomUUID()}`);
       own = db.ownedBy(alice);
       f = await seed(db, alice);
     });
+    after(() => snaps.close());
 
     /** Runs `write` in bob's view and asserts that the database is unchanged. */
     async function changesNothing(write: () => Promise<unknown>): Promise<unknown> {
-      const before = await snapshot(ctx.config());
+      const before = await snaps.take();
       const out = await write().catch((e: unknown) => e);
-      assert.deepEqual(await snapshot(ctx.config()), before);
+      assert.deepEqual(await snaps.take(), before);
       return out;
     }
 
     /** The same write in alice's own view does change the database (so bob's view was refused, not a no-op). */
     async function ownerChanges(name: string, write: () => Promise<unknown>): Promise<void> {
-      const before = await snapshot(ctx.config());
+      const before = await snaps.take();
       await write();
-      assert.ok(JSON.stringify(await snapshot(ctx.config())) !== JSON.stringify(before), `${name}: the owner's call changes the database`);
+      assert.ok(JSON.stringify(await snaps.take()) !== JSON.stringify(before), `${name}: the owner's call changes the database`);
     }
 
     it('reads of another user\'s rows answer as for missing ids; the owner reads them', async () => {
