@@ -133,9 +133,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let running;
-  const { auth, credentials } = security!;
+  const { auth } = security!;
   try {
-    running = await startServer(config, db, log, VERSION, { auth, credentials });
+    running = await startServer(config, db, log, VERSION, security!);
   } catch (e) {
     process.stderr.write(`agentstore: AGENTSTORE_LISTEN: cannot listen on ${config.listen} (${e instanceof Error ? e.message : String(e)})\n`);
     process.exitCode = 1;

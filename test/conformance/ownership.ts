@@ -13,7 +13,8 @@ import type { SuiteContext } from './suite.js';
 import { assertStoreError } from './util.js';
 import { vec } from './workspace.js';
 
-interface Fixture {
+/** One user's rows of every id-keyed kind (also used by the gRPC isolation test). */
+export interface Fixture {
   conversation: string;
   job: string;
   snapshot: string;

@@ -35,6 +35,7 @@ import {
   workspaceRules,
   type Rule,
 } from '../../src/grpc/rules.js';
+import type { Fixture as OwnedRows } from '../conformance/ownership.js';
 import { snapshots, type Snapshots } from '../support/snapshot.js';
 import { stopTestServer } from '../support/postgres.js';
 import { backendEnv, removeTempDirs, startDaemon, type BackendName, type Daemon } from './client.js';
@@ -69,17 +70,9 @@ interface Probe {
   control?: { as?: 'alice' | 'service'; req?: Init } | false;
 }
 
-interface Fixture {
-  conversation: string;
-  job: string;
-  snapshot: string;
-  sandboxJob: string;
-  routine: string;
+interface Fixture extends OwnedRows {
   routineName: string;
-  run: string;
-  document: string;
   path: string;
-  chunk: string;
 }
 
 const ALICE = 'alice';
