@@ -62,8 +62,8 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string, name: string):
 const str = (raw: string) => raw;
 const bool = (raw: string, name: string): boolean => {
   const v = raw.trim().toLowerCase();
-  if (['', 'true', '1', 'yes'].includes(v)) return true;
-  if (['false', '0', 'no'].includes(v)) return false;
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['', 'false', '0', 'no'].includes(v)) return false;
   throw new ConfigError(`${name}: expected true or false, got "${raw}"`);
 };
 const optStr = (raw: string) => (raw === '' ? null : raw);

@@ -64,6 +64,5 @@ export const conversationService = (db: Database): ServiceImpl<typeof Conversati
     },
     listConversationMessages: async (r, ctx) => ({ messages: (await stores(ctx).listConversationMessages(r.conversationId)).map(message) }),
     conversationBelongsToUser: async (r, ctx) => ({ belongs: await stores(ctx).conversationBelongsToUser(r.conversationId, r.userId) }),
-
   };
 };

@@ -179,6 +179,5 @@ export const jobService = (db: Database): ServiceImpl<typeof JobStore.method> =>
       await stores(ctx).updateEstimationActuals(r.id, r.actualCost, int('actual_time_secs', r.actualTimeSecs), r.actualValue ?? null);
       return {};
     },
-
   };
 };

@@ -257,6 +257,5 @@ export const routineService = (db: Database): ServiceImpl<typeof RoutineStore.me
     claimDueCronRoutines: async (r, ctx) => ({
       claims: (await stores(ctx).claimDueCronRoutines(r.owner, int('limit', r.limit))).map((c) => ({ routine: routineToWire(c.routine), fireAt: ts(c.fireAt) })),
     }),
-
   };
 };

@@ -112,6 +112,5 @@ export const sandboxService = (db: Database, shutdown?: AbortSignal): ServiceImp
       // Cancelled or past its deadline: end with that status, not OK.
       if (ctx.signal.aborted) throw ctx.signal.reason;
     },
-
   };
 };

@@ -31,6 +31,5 @@ export const settingsService = (db: Database): ServiceImpl<typeof SettingsStore.
       return {};
     },
     hasSettings: async (r, ctx) => ({ hasSettings: await stores(ctx).hasSettings(r.userId) }),
-
   };
 };

@@ -32,6 +32,5 @@ export const toolFailureService = (db: Database): ServiceImpl<typeof ToolFailure
       await stores(ctx).incrementRepairAttempts(r.toolName);
       return {};
     },
-
   };
 };

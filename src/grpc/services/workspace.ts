@@ -90,6 +90,5 @@ export const workspaceService = (db: Database): ServiceImpl<typeof WorkspaceStor
     hybridSearch: async (r, ctx) => ({
       results: (await stores(ctx).hybridSearch(r.userId, r.agentId ?? null, r.query, optEmbedding(r.embedding), searchConfig(r.config))).map(result),
     }),
-
   };
 };
