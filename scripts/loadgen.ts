@@ -22,8 +22,11 @@ import { GetSettingRequestSchema, SetSettingRequestSchema, SettingsStore, type G
 import { ADD_CONVERSATIONS, addConversationId, MESSAGE_CONTENT, PAGE_SIZE, runCells, SEED, SETTING_KEYS, settingKey, type Op } from './bench-lib.js';
 
 export interface LoadPlan {
-  /** pid: the daemon's process, preloaded with loop-monitor, signalled around each measured window. */
-  targets: { name: string; address: string; pid: number }[];
+  /**
+   * pid: the daemon's process, preloaded with loop-monitor, signalled around
+   * each measured window. metadata: sent with every call (one object, made once).
+   */
+  targets: { name: string; address: string; pid: number; metadata?: Record<string, string> }[];
   ops: Op[];
   concurrencies: number[];
   warmupMs: number;
@@ -70,10 +73,10 @@ function check(op: Op, out: unknown): void {
   } else if (op === 'GetSetting' && !(out as GetSettingResponse).found) throw new Error('setting not found');
 }
 
-function unary(client: grpc.Client, op: Op, i: number): Promise<unknown> {
+function unary(client: grpc.Client, metadata: grpc.Metadata, op: Op, i: number): Promise<unknown> {
   const m = METHODS[op];
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request(op, i), { deadline: Date.now() + 10_000 }, (err, out) => {
+    client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request(op, i), metadata, { deadline: Date.now() + 10_000 }, (err, out) => {
       if (err) return reject(err);
       try {
         check(op, out);
@@ -88,7 +91,11 @@ function unary(client: grpc.Client, op: Op, i: number): Promise<unknown> {
 async function main(): Promise<void> {
   const plan = JSON.parse(process.argv[2] ?? '') as LoadPlan;
   const clients = new Map<string, grpc.Client>();
+  const metadata = new Map<string, grpc.Metadata>();
   for (const t of plan.targets) {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(t.metadata ?? {})) md.set(k, v);
+    metadata.set(t.name, md);
     const c = new grpc.Client(t.address, grpc.credentials.createInsecure());
     await new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
     clients.set(t.name, c);
@@ -106,7 +113,8 @@ async function main(): Promise<void> {
       const results = await runCells(
         plan.targets.map((t) => {
           const client = clients.get(t.name)!;
-          return (i: number) => unary(client, op, i);
+          const md = metadata.get(t.name)!;
+          return (i: number) => unary(client, md, op, i);
         }),
         {
           concurrency,

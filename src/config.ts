@@ -26,6 +26,14 @@ export interface Config {
   healthIntervalMs: number;
   /** node-cron schedule (UTC) of the libSQL WAL checkpoint; null = off. */
   walCheckpointSchedule: string | null;
+  /** JSON file of token hashes (README "Authentication and isolation"); null = authentication off. */
+  tokensFile: string | null;
+  /** PEM files: the server's certificate chain and key; with a client CA, clients must present a certificate it signed. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  tlsClientCa: string | null;
+  /** Serve a non-loopback address without tokens and TLS. */
+  insecure: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -54,6 +62,12 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string, name: string):
 };
 
 const str = (raw: string) => raw;
+const bool = (raw: string, name: string): boolean => {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['', 'false', '0', 'no'].includes(v)) return false;
+  throw new ConfigError(`${name}: expected true or false, got "${raw}"`);
+};
 const optStr = (raw: string) => (raw === '' ? null : raw);
 
 const listen = (raw: string, name: string): string => {
@@ -95,7 +109,15 @@ const SETTINGS = [
   { key: 'healthIntervalMs', env: 'AGENTSTORE_HEALTH_INTERVAL_MS', flag: '--health-interval-ms', parse: int(100, 600_000), fallback: 2000 },
   // Housekeeping (src/housekeeping.ts): every 5 minutes by default.
   { key: 'walCheckpointSchedule', env: 'AGENTSTORE_WAL_CHECKPOINT_SCHEDULE', flag: '--wal-checkpoint-schedule', parse: schedule, fallback: '0 */5 * * * *' },
+  { key: 'tokensFile', env: 'AGENTSTORE_TOKENS_FILE', flag: '--tokens-file', parse: optStr, fallback: null },
+  { key: 'tlsCert', env: 'AGENTSTORE_TLS_CERT', flag: '--tls-cert', parse: optStr, fallback: null },
+  { key: 'tlsKey', env: 'AGENTSTORE_TLS_KEY', flag: '--tls-key', parse: optStr, fallback: null },
+  { key: 'tlsClientCa', env: 'AGENTSTORE_TLS_CLIENT_CA', flag: '--tls-client-ca', parse: optStr, fallback: null },
+  { key: 'insecure', env: 'AGENTSTORE_INSECURE', flag: '--insecure', parse: bool, fallback: false },
 ] satisfies Setting<keyof Config>[] as Setting<keyof Config>[];
+
+/** Flags that may stand alone (`--insecure` means `--insecure=true`). */
+const SWITCHES = new Set(['--insecure']);
 
 export const SETTING_NAMES = SETTINGS.map((s) => ({ env: s.env, flag: s.flag }));
 
@@ -113,6 +135,7 @@ function readFlags(argv: string[]): { flags: Map<string, string>; rest: string[]
       continue;
     }
     if (eq > 0) flags.set(name, a.slice(eq + 1));
+    else if (SWITCHES.has(name)) flags.set(name, 'true');
     else {
       const v = argv[++i];
       if (v === undefined) throw new ConfigError(`${name}: missing value`);
@@ -134,6 +157,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): { confi
   if (c.backend === 'postgres' && !c.databaseUrl) throw new ConfigError('DATABASE_URL: required when DATABASE_BACKEND=postgres');
   if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw new ConfigError('DATABASE_URL: expected a postgres:// or postgresql:// URL');
   if (c.libsqlUrl) checkReplicaSettings(c, c.libsqlUrl);
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) {
+    throw new ConfigError(c.tlsCert === null ? 'AGENTSTORE_TLS_CERT: required with AGENTSTORE_TLS_KEY' : 'AGENTSTORE_TLS_KEY: required with AGENTSTORE_TLS_CERT');
+  }
+  if (c.tlsClientCa !== null && c.tlsCert === null) throw new ConfigError('AGENTSTORE_TLS_CERT: required with AGENTSTORE_TLS_CLIENT_CA (client certificates need TLS)');
   return { config: c, rest };
 }
 
@@ -161,6 +188,23 @@ function checkReplicaSettings(c: Config, url: string): void {
   if (!c.libsqlAuthToken && !(u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))) {
     throw new ConfigError('LIBSQL_AUTH_TOKEN: required when LIBSQL_URL points at a remote database');
   }
+}
+
+/** Whether a listen address is reachable only from this machine. */
+export function isLoopback(listen: string): boolean {
+  const host = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Why the daemon must not serve this configuration, or null: an address
+ * other machines can reach needs tokens (who may call) and TLS (so tokens
+ * and data do not cross the network in the clear), unless --insecure.
+ */
+export function exposureProblem(c: Config): string | null {
+  if (isLoopback(c.listen) || c.insecure || (c.tokensFile !== null && c.tlsCert !== null)) return null;
+  const missing = [c.tokensFile === null ? 'AGENTSTORE_TOKENS_FILE' : '', c.tlsCert === null ? 'AGENTSTORE_TLS_CERT/AGENTSTORE_TLS_KEY' : ''].filter(Boolean).join(' and ');
+  return `AGENTSTORE_LISTEN: ${c.listen} is reachable from other machines; set ${missing}, or pass --insecure to serve it anyway`;
 }
 
 /** A URL with its password replaced, safe to log. */

@@ -8,8 +8,10 @@ import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { openDatabase } from './backends/open.js';
 import { projectRoot } from './backends/migrations.js';
-import { ConfigError, loadConfig, redactUrl, SETTING_NAMES, type Config } from './config.js';
-import { startServer } from './grpc/server.js';
+import { ConfigError, exposureProblem, loadConfig, redactUrl, SETTING_NAMES, type Config } from './config.js';
+import { Authenticator } from './grpc/auth.js';
+import { startServer, type Security } from './grpc/server.js';
+import { serverCredentials } from './grpc/tls.js';
 import { housekeepingTasks, startHousekeeping } from './housekeeping.js';
 import type { Database } from './store/database.js';
 import { StoreError } from './store/errors.js';
@@ -82,6 +84,19 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`agentstore: unknown command or flag "${rest.join(' ')}" (see agentstore help)\n`);
     return 2;
   }
+  let security: Security | undefined;
+  if (command === 'serve') {
+    try {
+      const problem = exposureProblem(config);
+      if (problem) throw new ConfigError(problem);
+      security = { auth: new Authenticator(config.tokensFile), credentials: serverCredentials(config) };
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      process.stderr.write(`agentstore: ${e.message}\n`);
+      return 2;
+    }
+  }
+
   const log: Logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination({ sync: false, minLength: 4096 }));
   const flush = () => new Promise<void>((resolve) => log.flush(() => resolve()));
   // The buffer spares a write per RPC under load; when traffic is light it
@@ -117,15 +132,33 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let running;
+  const { auth } = security!;
   try {
-    running = await startServer(config, db, log, VERSION);
+    running = await startServer(config, db, log, VERSION, security!);
   } catch (e) {
     process.stderr.write(`agentstore: AGENTSTORE_LISTEN: cannot listen on ${config.listen} (${e instanceof Error ? e.message : String(e)})\n`);
     process.exitCode = 1;
     await db.close().catch(() => undefined);
     return 1;
   }
-  log.info({ version: VERSION, listen: config.listen, port: running.port, ...describeDatabase(config), schemaVersion: db.info().schemaVersion }, 'agentstore serving');
+  const transport = config.tlsCert === null ? 'plaintext' : config.tlsClientCa === null ? 'tls' : 'mtls';
+  log.info(
+    { version: VERSION, listen: config.listen, port: running.port, ...describeDatabase(config), schemaVersion: db.info().schemaVersion, auth: auth.enabled ? 'tokens' : 'off', transport },
+    'agentstore serving',
+  );
+  if (!auth.enabled) log.warn({ listen: config.listen }, 'authentication is off (no AGENTSTORE_TOKENS_FILE): every caller reaches every user\'s data');
+  else {
+    log.info({ tokens: auth.size }, 'authentication is on: every RPC needs "authorization: Bearer <token>"');
+    // Rotating tokens without a restart: edit the file, then SIGHUP.
+    process.on('SIGHUP', () => {
+      try {
+        auth.reload();
+        log.info({ tokens: auth.size }, 'tokens file reloaded');
+      } catch (e) {
+        log.warn({ err: { message: e instanceof Error ? e.message : String(e) } }, 'tokens file not reloaded: the tokens loaded before stay in force');
+      }
+    });
+  }
   const housekeeping = startHousekeeping(housekeepingTasks(config, db), log);
 
   await new Promise<void>((resolve) => {

@@ -33,8 +33,8 @@ export interface JobEventSource {
   readAfter(jobId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
   /** Highest event id of the job, 0 when none. */
   maxEventId(jobId: string): Promise<number>;
-  /** undefined when the job does not exist; otherwise whether it reached a terminal state. */
-  jobTerminal(jobId: string): Promise<boolean | undefined>;
+  /** undefined when the job does not exist (or, with an owner, is not that user's); otherwise whether it reached a terminal state. */
+  jobTerminal(jobId: string, owner?: string | null): Promise<boolean | undefined>;
 }
 
 export interface JobEventHubOptions {
@@ -194,10 +194,11 @@ export class JobEventHub {
     }
   }
 
-  async follow(jobId: string, afterId: number, signal?: AbortSignal): Promise<JobEventStream> {
+  /** With an `owner`, a job of another user is as missing (NOT_FOUND). */
+  async follow(jobId: string, afterId: number, signal?: AbortSignal, owner: string | null = null): Promise<JobEventStream> {
     if (this.closed) throw new StoreError('unavailable', 'database is closed');
     await this.opts.ready?.();
-    const terminal = await this.source.jobTerminal(jobId);
+    const terminal = await this.source.jobTerminal(jobId, owner);
     if (terminal === undefined) throw new StoreError('not_found', `job_id: job ${jobId} does not exist`);
     let ch = this.channels.get(jobId);
     if (!ch) {

@@ -123,15 +123,9 @@ export function readRunTriggerType(s: string): TriggerKind {
 
 export { normaliseNotifyUser };
 
-/** Turns a foreign-key failure on a run into a message that names the routine. */
-export function routineMustExist(routineId: string) {
-  return (e: unknown): never => {
-    if (e instanceof StoreError && e.kind === 'failed_precondition') {
-      throw new StoreError('failed_precondition', `run.routine_id: routine ${routineId} does not exist`, { cause: e });
-    }
-    throw e;
-  };
-}
+/** A run's routine that does not exist (or is not the caller's). */
+export const routineMissing = (routineId: string): StoreError =>
+  new StoreError('failed_precondition', `run.routine_id: routine ${routineId} does not exist`);
 
 /** Turns a unique failure on (user_id, name) or id into a message that says which. */
 export function routineConflict(e: unknown): never {

@@ -1,17 +1,23 @@
 // The one bridge between protobuf-es service descriptors and grpc-js: it
 // derives grpc-js service definitions (paths, serializers) from the generated
-// descriptors and wraps every handler with the same decode → run → encode,
-// error mapping, deadline check and one log line. No per-method glue.
+// descriptors and wraps every handler with the same authenticate → decode →
+// authorize (the RPC's rule, src/grpc/rules.ts) → run → encode, error
+// mapping, deadline check and one log line (an audit line for refused calls
+// and for writes by user-scoped tokens). No per-method glue.
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { StoreError } from '../store/errors.js';
+import { AccessError, ANONYMOUS, type Authenticator, type Caller } from './auth.js';
 import { statusName, toServiceError } from './errors.js';
+import { authorize, type Rule, type Rules } from './rules.js';
 
 export interface CallContext {
   requestId: string;
+  /** Who is calling, decided once before the handler runs. */
+  caller: Caller;
   /** Aborted when the client cancels or the deadline passes. */
   signal: AbortSignal;
   metadata: grpc.Metadata;
@@ -88,6 +94,7 @@ function contextOf(call: AnyCall): CallContext & { done: () => void } {
   const onCancel = () => controller?.abort(new StoreError('unavailable', 'call cancelled'));
   return {
     requestId,
+    caller: ANONYMOUS,
     metadata: call.metadata,
     get signal() {
       if (!controller) {
@@ -116,16 +123,41 @@ function endedError(call: AnyCall): grpc.ServiceError | undefined {
   return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
 }
 
-/** Registers `impl` for `service` on `server`, every method wrapped alike. */
-export function addService<T extends GenServiceMethods>(server: grpc.Server, service: GenService<T>, impl: ServiceImpl<T>, log: Logger): void {
+export interface BridgeDeps {
+  log: Logger;
+  auth: Authenticator;
+}
+
+/**
+ * Authenticates the call and checks its rule; the refusal is an AccessError.
+ * Returns the request, or the reason it could not be decoded.
+ */
+function admit(call: AnyCall, ctx: CallContext, rule: Rule<unknown>, auth: Authenticator): unknown {
+  ctx.caller = auth.authenticate(call.metadata);
+  const req = call.request;
+  if (req instanceof Undecodable) return req;
+  authorize(rule, ctx.caller, req);
+  return req;
+}
+
+/** Registers `impl` for `service` on `server`, every method wrapped alike and guarded by its rule in `rules`. */
+export function addService<T extends GenServiceMethods>(server: grpc.Server, service: GenService<T>, impl: ServiceImpl<T>, rules: Rules<T>, deps: BridgeDeps): void {
+  const { log, auth } = deps;
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
     const rpc = `${service.typeName}/${method.name}`;
     const fn = (impl as Record<string, unknown>)[method.localName];
     if (typeof fn !== 'function') throw new Error(`no handler for ${rpc}`);
+    const rule = (rules as Record<string, Rule<unknown> | undefined>)[method.localName];
+    if (rule === undefined) throw new Error(`no authorization rule for ${rpc}`);
 
-    const finish = (requestId: string, started: number, code: grpc.status, err?: unknown) => {
-      const line = { rpc, code: statusName(code), ms: Math.round((performance.now() - started) * 1000) / 1000, req: requestId };
+    const finish = (call: AnyCall, ctx: CallContext, started: number, code: grpc.status, err?: unknown) => {
+      const line: Record<string, unknown> = { rpc, code: statusName(code), ms: Math.round((performance.now() - started) * 1000) / 1000, req: ctx.requestId };
+      const { caller } = ctx;
+      if (caller.name !== null) line.who = caller.name;
+      // The audit trail: every refused call, every write by a user-scoped token.
+      if (err instanceof AccessError) Object.assign(line, { audit: true, why: err.message, peer: call.getPeer() });
+      else if (caller.userId !== null && rule.access === 'write') Object.assign(line, { audit: true, user: caller.userId });
       if (code === grpc.status.INTERNAL || code === grpc.status.DATA_LOSS) log.error({ ...line, err }, 'rpc failed');
       else log.info(line, 'rpc');
     };
@@ -138,10 +170,15 @@ export function addService<T extends GenServiceMethods>(server: grpc.Server, ser
         const fail = (e: unknown) => {
           ctx.done();
           const se = endedError(call) ?? toServiceError(e, ctx.requestId);
-          finish(ctx.requestId, started, se.code, e);
+          finish(call, ctx, started, se.code, e);
           callback(se);
         };
-        const req = call.request;
+        let req: unknown;
+        try {
+          req = admit(call, ctx, rule, auth);
+        } catch (e) {
+          return fail(e);
+        }
         if (req instanceof Undecodable) return fail(new StoreError('invalid_argument', `request: cannot decode ${method.input.typeName}: ${req.reason}`));
         if (endedError(call)) return fail(undefined);
         let pending: Promise<Init<DescMessage>> | Init<DescMessage>;
@@ -158,7 +195,7 @@ export function addService<T extends GenServiceMethods>(server: grpc.Server, ser
           } catch (e) {
             return fail(e);
           }
-          finish(ctx.requestId, started, grpc.status.OK);
+          finish(call, ctx, started, grpc.status.OK);
           callback(null, msg);
         }, fail);
       };
@@ -185,21 +222,21 @@ export function addService<T extends GenServiceMethods>(server: grpc.Server, ser
             call.once('drain', onDrain);
             signal.addEventListener('abort', onAbort, { once: true });
           });
-        const req = call.request;
-        const run =
-          req instanceof Undecodable
-            ? Promise.reject(new StoreError('invalid_argument', `request: cannot decode ${method.input.typeName}: ${req.reason}`))
-            : Promise.resolve().then(() => handler(req as MessageShape<DescMessage>, send, ctx));
+        const run = Promise.resolve().then(() => {
+          const req = admit(call, ctx, rule, auth);
+          if (req instanceof Undecodable) throw new StoreError('invalid_argument', `request: cannot decode ${method.input.typeName}: ${req.reason}`);
+          return handler(req as MessageShape<DescMessage>, send, ctx);
+        });
         run.then(
           () => {
             ctx.done();
-            finish(ctx.requestId, started, grpc.status.OK);
+            finish(call, ctx, started, grpc.status.OK);
             call.end();
           },
           (e: unknown) => {
             ctx.done();
             const se = endedError(call) ?? toServiceError(e, ctx.requestId);
-            finish(ctx.requestId, started, se.code, e);
+            finish(call, ctx, started, se.code, e);
             // grpc-js sends a stream's status from end(); emitting 'error'
             // records the status and ends the stream. (destroy() would skip
             // end() and leave the client waiting for a status forever.)

@@ -1,7 +1,9 @@
-// The gRPC server: every store service through the bridge, plus Admin,
-// grpc.health.v1 (SERVING only while the database answers; "agentstore.writes"
-// only while writes are accepted too) and server reflection built from the
-// generated file descriptors.
+// The gRPC server: every store service through the bridge (each RPC guarded
+// by its rule in rules.ts), plus Admin, grpc.health.v1 (SERVING only while
+// the database answers; "agentstore.writes" only while writes are accepted
+// too) and server reflection built from the generated file descriptors;
+// health and reflection need no token. Plaintext or TLS (credentials from
+// tls.ts).
 import * as grpc from '@grpc/grpc-js';
 import { toBinary, type DescFile } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
@@ -18,7 +20,9 @@ import { SettingsStore, file_agentstore_v1_settings } from '../gen/agentstore/v1
 import { ToolFailureStore, file_agentstore_v1_tool_failures } from '../gen/agentstore/v1/tool_failures_pb.js';
 import { WorkspaceStore, file_agentstore_v1_workspace } from '../gen/agentstore/v1/workspace_pb.js';
 import type { Database } from '../store/database.js';
+import type { Authenticator } from './auth.js';
 import { addService } from './bridge.js';
+import { adminRules, conversationRules, jobRules, routineRules, sandboxRules, settingsRules, toolFailureRules, workspaceRules } from './rules.js';
 import { adminService } from './services/admin.js';
 import { conversationService } from './services/conversations.js';
 import { routineService } from './services/routines.js';
@@ -65,7 +69,12 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export async function startServer(config: Config, db: Database, log: Logger, version: string): Promise<RunningServer> {
+export interface Security {
+  auth: Authenticator;
+  credentials: grpc.ServerCredentials;
+}
+
+export async function startServer(config: Config, db: Database, log: Logger, version: string, security: Security): Promise<RunningServer> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,
     'grpc.max_send_message_length': config.maxMessageBytes,
@@ -117,20 +126,19 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
   const reflectionFiles = { agentstore: { fileDescriptorProtos: withDependencies(FILES).map((f) => toBinary(FileDescriptorProtoSchema, f.proto)) } };
   new ReflectionService(reflectionFiles as unknown as ConstructorParameters<typeof ReflectionService>[0]).addToServer(server);
 
-  addService(server, ConversationStore, conversationService(db), log);
-  addService(server, SettingsStore, settingsService(db), log);
-  addService(server, ToolFailureStore, toolFailureService(db), log);
-  addService(server, RoutineStore, routineService(db), log);
-  addService(server, JobStore, jobService(db), log);
+  const deps = { log, auth: security.auth };
+  addService(server, ConversationStore, conversationService(db), conversationRules, deps);
+  addService(server, SettingsStore, settingsService(db), settingsRules, deps);
+  addService(server, ToolFailureStore, toolFailureService(db), toolFailureRules, deps);
+  addService(server, RoutineStore, routineService(db), routineRules, deps);
+  addService(server, JobStore, jobService(db), jobRules, deps);
   // Live event streams never finish on their own; shutdown ends them (clients resume from their cursor).
   const endStreams = new AbortController();
-  addService(server, SandboxStore, sandboxService(db, endStreams.signal), log);
-  addService(server, WorkspaceStore, workspaceService(db), log);
-  addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), log);
+  addService(server, SandboxStore, sandboxService(db, endStreams.signal), sandboxRules, deps);
+  addService(server, WorkspaceStore, workspaceService(db), workspaceRules, deps);
+  addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), adminRules, deps);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, security.credentials, (err, p) => (err ? reject(err) : resolve(p))));
 
   return {
     server,

@@ -53,6 +53,18 @@ export interface SyncResult {
 export interface Stores extends ConversationStore, SettingsStore, ToolFailureStore, JobStore, SandboxStore, RoutineStore, WorkspaceStore {}
 
 export interface Database extends Stores {
+  /**
+   * The stores as one user sees them. Every method that addresses a row by
+   * id (a conversation, job, routine, run, document, chunk, snapshot…),
+   * directly or as a reference in what it writes, acts only on that user's
+   * rows, in the same SQL statement: another user's row answers exactly as a
+   * missing one and is never changed. Methods keyed by a user id act on the
+   * user they are given (the gRPC layer refuses a user id other than the
+   * caller's), and the cross-user views and sweeps (listAgentJobs,
+   * listAllRoutines, tool failures, cleanupStaleSandboxJobs, claiming…) are
+   * not narrowed (the gRPC layer serves them to service callers only).
+   */
+  ownedBy(userId: string): Stores;
   /** Applies pending migrations; idempotent. */
   runMigrations(): Promise<void>;
   /** Reads the applied schema version without changing anything (0 for an empty database). */
@@ -88,16 +100,23 @@ export const notAReplica = (): Promise<never> =>
     new StoreError('failed_precondition', 'this daemon is not an embedded replica: sync needs DATABASE_BACKEND=libsql with LIBSQL_URL and LIBSQL_AUTH_TOKEN set'),
   );
 
-/** Puts the shared argument checks in front of a backend's stores. */
+function checkedStores(s: Stores, embeddingDimension: number): Stores {
+  return {
+    ...withChecks<ConversationStore>(s, conversationChecks),
+    ...withChecks<SettingsStore>(s, settingsChecks),
+    ...withChecks<ToolFailureStore>(s, toolFailureChecks),
+    ...withChecks<RoutineStore>(s, routineChecks),
+    ...withChecks<JobStore>(s, jobChecks),
+    ...withChecks<SandboxStore>(s, sandboxChecks),
+    ...withChecks<WorkspaceStore>(s, workspaceChecks(embeddingDimension)),
+  };
+}
+
+/** Puts the shared argument checks in front of a backend's stores (its per-user views included). */
 export function checked(db: Database): Database {
   return {
-    ...withChecks<ConversationStore>(db, conversationChecks),
-    ...withChecks<SettingsStore>(db, settingsChecks),
-    ...withChecks<ToolFailureStore>(db, toolFailureChecks),
-    ...withChecks<RoutineStore>(db, routineChecks),
-    ...withChecks<JobStore>(db, jobChecks),
-    ...withChecks<SandboxStore>(db, sandboxChecks),
-    ...withChecks<WorkspaceStore>(db, workspaceChecks(db.info().embeddingDimension)),
+    ...checkedStores(db, db.info().embeddingDimension),
+    ownedBy: (userId) => checkedStores(db.ownedBy(userId), db.info().embeddingDimension),
     runMigrations: () => db.runMigrations(),
     readSchemaVersion: () => db.readSchemaVersion(),
     health: () => db.health(),

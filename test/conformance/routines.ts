@@ -541,8 +541,8 @@ export function routineSuite(ctx: SuiteContext): void {
       const id = randomUUID();
       const batch =
         config.backend === 'libsql'
-          ? await plan(libsqlQueries.COUNT_RUNNING_BATCH, [JSON.stringify([id])])
-          : await plan(pgQueries.COUNT_RUNNING_BATCH.text, [[id]]);
+          ? await plan(libsqlQueries.COUNT_RUNNING_BATCH, [JSON.stringify([id]), null])
+          : await plan(pgQueries.COUNT_RUNNING_BATCH.text, [[id], null]);
       assert.match(batch, /idx_routine_runs_running/);
       const claim =
         config.backend === 'libsql'

@@ -10,6 +10,7 @@ import { jobSuite } from './jobs.js';
 import { sandboxSuite } from './sandbox.js';
 import { lifecycleSuite } from './lifecycle.js';
 import { limitsSuite } from './limits.js';
+import { ownershipSuite } from './ownership.js';
 import { routineSuite } from './routines.js';
 import { settingsSuite } from './settings.js';
 import { toolFailureSuite } from './tool-failures.js';
@@ -46,6 +47,7 @@ export function runConformance(backend: TestBackend): void {
         return config;
       },
     };
+    ownershipSuite(ctx);
     conversationSuite(ctx);
     settingsSuite(ctx);
     toolFailureSuite(ctx);

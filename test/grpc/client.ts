@@ -23,6 +23,8 @@ export interface CallOptions {
   /** Absolute deadline, or milliseconds from now. */
   deadline?: Date | number;
   metadata?: Record<string, string>;
+  /** Channel credentials (default: plaintext). */
+  credentials?: grpc.ChannelCredentials;
 }
 
 type Init<M extends DescMessage> = MessageInitShape<M>;
@@ -41,10 +43,14 @@ function callOptions(opts: CallOptions | undefined): { metadata: grpc.Metadata; 
 }
 
 /** A client for `service` whose methods (by local name) return promises of the response message. */
-export function promiseClient<T extends GenServiceMethods>(service: GenService<T>, address: string): PromiseClient<T> {
+export function promiseClient<T extends GenServiceMethods>(
+  service: GenService<T>,
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+): PromiseClient<T> {
   const def = serviceDefinition(service as unknown as GenService<GenServiceMethods>);
   const Ctor = grpc.makeGenericClientConstructor(def, service.typeName);
-  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const client = new Ctor(address, credentials);
   const out: Record<string, unknown> = { close: () => client.close() };
   for (const m of service.methods) {
     const md = def[m.name]!;
@@ -67,7 +73,7 @@ export function promiseClient<T extends GenServiceMethods>(service: GenService<T
 
 /** A unary call with hand-made request bytes; the response bytes come back as they are. */
 export function rawCall(address: string, path: string, body: Uint8Array, opts?: CallOptions): Promise<Buffer> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const client = new grpc.Client(address, opts?.credentials ?? grpc.credentials.createInsecure());
   const { metadata, options } = callOptions(opts);
   return new Promise<Buffer>((resolve, reject) => {
     client.makeUnaryRequest(
@@ -85,10 +91,10 @@ export function rawCall(address: string, path: string, body: Uint8Array, opts?: 
 export const HEALTH = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'] as const;
 
 /** grpc.health.v1.Health/Check, encoded by hand (one string in, one enum out). */
-export async function healthCheck(address: string, service = '', deadlineMs = 2000): Promise<(typeof HEALTH)[number]> {
+export async function healthCheck(address: string, service = '', deadlineMs = 2000, credentials?: grpc.ChannelCredentials): Promise<(typeof HEALTH)[number]> {
   const w = new BinaryWriter();
   if (service) w.tag(1, 2).string(service);
-  const res = await rawCall(address, '/grpc.health.v1.Health/Check', w.finish(), { deadline: deadlineMs });
+  const res = await rawCall(address, '/grpc.health.v1.Health/Check', w.finish(), { deadline: deadlineMs, credentials });
   const r = new BinaryReader(res);
   let status = 0;
   while (r.pos < r.len) {
@@ -113,6 +119,17 @@ export async function rejectsWith(p: Promise<unknown>, code: grpc.status, detail
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The daemon's log lines once one matches `pred` (the daemon flushes its log within a second); fails after `timeoutMs`. */
+export async function logsUntil(daemon: Daemon, pred: (l: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = daemon.logs();
+    if (lines.some(pred)) return lines;
+    if (Date.now() > until) assert.fail(`no matching log line within ${timeoutMs} ms:\n${daemon.stdout()}`);
+    await sleep(100);
+  }
+}
 
 // ---- the daemon as a child process -------------------------------------
 
@@ -185,7 +202,7 @@ export function parseLogs(text: string): Record<string, unknown>[] {
  * Starts `node dist/src/main.js serve` on a free 127.0.0.1 port with `env`
  * and resolves once its health check answers SERVING.
  */
-export async function startDaemon(env: Record<string, string>, opts: { waitMs?: number } = {}): Promise<Daemon> {
+export async function startDaemon(env: Record<string, string>, opts: { waitMs?: number; credentials?: grpc.ChannelCredentials } = {}): Promise<Daemon> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const proc = spawn(process.execPath, [MAIN, 'serve'], {
@@ -217,7 +234,7 @@ export async function startDaemon(env: Record<string, string>, opts: { waitMs?: 
   for (;;) {
     if (gone) throw new Error(`daemon exited (${gone.code ?? gone.signal}) before serving:\n${err()}${out()}`);
     try {
-      if ((await healthCheck(address, '', 1000)) === 'SERVING') return daemon;
+      if ((await healthCheck(address, '', 1000, opts.credentials)) === 'SERVING') return daemon;
     } catch {
       // not listening yet
     }

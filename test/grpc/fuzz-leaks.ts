@@ -9,7 +9,7 @@ const LEAKS: [string, RegExp][] = [
   ['SQL placeholder', /\$\d+\b/],
   [
     'driver error',
-    /SQLITE_|SqliteError|libsql|DatabaseError|sqlstate|syntax error at|violates|duplicate key|relation "|column "|invalid input syntax|out of range for type|index row size|stack depth|unsupported Unicode escape|prepared statement|bind message|ECONNREFUSED|ECONNRESET/i,
+    /SQLITE_|SqliteError|LibsqlError|RemoteSqliteFailure|Hrana|DatabaseError|sqlstate|syntax error at|violates|duplicate key|relation "|column "|invalid input syntax|out of range for type|index row size|stack depth|unsupported Unicode escape|prepared statement|bind message|ECONNREFUSED|ECONNRESET/i,
   ],
   ['stack frame', /\n\s*at |\bat (async )?[\w$.<>]+ \(|\bat (file|node):/],
   ['file path', /file:\/\/|node_modules|\/(work|home|tmp|usr|var|opt|root|proc|dev|src|dist)\/|\.(js|ts|mjs|cjs):\d+/],

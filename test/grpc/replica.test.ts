@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { Database } from '../../src/backends/libsql/driver.js';
 import { Admin } from '../../src/gen/agentstore/v1/admin_pb.js';
 import { SettingsStore } from '../../src/gen/agentstore/v1/settings_pb.js';
+import { Authenticator } from '../../src/grpc/auth.js';
 import { startServer, WRITES_HEALTH } from '../../src/grpc/server.js';
 import type { Database as Store, ReplicaStatus } from '../../src/store/database.js';
 import { startCannedPrimary } from '../support/canned-primary.js';
@@ -159,7 +160,8 @@ describe('writes health follows the replica link', () => {
       writable,
     });
     const view: Store = { ...db, info: () => ({ ...db.info(), replica: replica() }) };
-    const running = await startServer(config, view, pino({ level: 'silent' }), 'test');
+    const security = { auth: new Authenticator(null), credentials: grpc.ServerCredentials.createInsecure() };
+    const running = await startServer(config, view, pino({ level: 'silent' }), 'test', security);
     const address = `127.0.0.1:${running.port}`;
     const until = async (service: string, want: string) => {
       for (let i = 0; (await healthCheck(address, service)) !== want; i++) {

@@ -75,14 +75,20 @@ async function getOrCreate(pool: LibsqlPool, find: (c: Conn) => string | undefin
   return pool.write((c) => find(c) ?? create(c));
 }
 
-export function libsqlConversations(pool: LibsqlPool): ConversationStore {
+/** Only messages of a conversation of the owner pass (every one when the owner is null). */
+const OWNED_MESSAGES = 'EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_messages.conversation_id AND c.user_id = COALESCE(?, c.user_id))';
+
+/** `owner`: id-keyed methods see only that user's conversations (null: everyone's). */
+export function libsqlConversations(pool: LibsqlPool, owner: string | null): ConversationStore {
   return {
     createConversation: (channel, userId, threadId) => pool.write((c) => insertConversation(c, channel, userId, threadId ?? null, '{}')),
 
     async touchConversation(id) {
       // last_activity never moves back (another process's clock may lag), so
       // a later message is never timed before an earlier one.
-      await pool.write((c) => c.run('UPDATE conversations SET last_activity = max(last_activity, ?) WHERE id = ?', [ts(now()), id]));
+      await pool.write((c) =>
+        c.run('UPDATE conversations SET last_activity = max(last_activity, ?) WHERE id = ? AND user_id = COALESCE(?, user_id)', [ts(now()), id, owner]),
+      );
     },
 
     addConversationMessage: (conversationId, role, content) =>
@@ -91,8 +97,8 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
       // process's clock wrote a later time. An unknown conversation has no row.
       pool.write((c) => {
         const touched = c.get<{ last_activity: string }>(
-          'UPDATE conversations SET last_activity = max(last_activity, ?) WHERE id = ? RETURNING last_activity',
-          [ts(now()), conversationId],
+          'UPDATE conversations SET last_activity = max(last_activity, ?) WHERE id = ? AND user_id = COALESCE(?, user_id) RETURNING last_activity',
+          [ts(now()), conversationId, owner],
         );
         if (!touched) throw conversationMissing(conversationId);
         const id = randomUUID();
@@ -183,14 +189,15 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
     listConversationMessagesPaginated: (conversationId, before, limit) =>
       pool.read((c) => {
         let rows: MessageRow[];
-        const cols = 'SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id = ?';
+        const cols = `SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id = ? AND ${OWNED_MESSAGES}`;
         const order = 'ORDER BY created_at DESC, seq DESC LIMIT ?';
-        if (!before) rows = c.all<MessageRow>(`${cols} ${order}`, [conversationId, limit + 1]);
+        if (!before) rows = c.all<MessageRow>(`${cols} ${order}`, [conversationId, owner, limit + 1]);
         else if (before.seq === null || before.seq === undefined)
-          rows = c.all<MessageRow>(`${cols} AND created_at < ? ${order}`, [conversationId, ts(before.createdAt), limit + 1]);
+          rows = c.all<MessageRow>(`${cols} AND created_at < ? ${order}`, [conversationId, owner, ts(before.createdAt), limit + 1]);
         else
           rows = c.all<MessageRow>(`${cols} AND (created_at, seq) < (?, ?) ${order}`, [
             conversationId,
+            owner,
             ts(before.createdAt),
             before.seq,
             limit + 1,
@@ -204,7 +211,7 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
       // exactly `value` (null stored as null), with no JSON-path parsing of the key.
       await pool
         .write((c) => {
-          const row = c.get<{ metadata: string }>('SELECT metadata FROM conversations WHERE id = ?', [id]);
+          const row = c.get<{ metadata: string }>('SELECT metadata FROM conversations WHERE id = ? AND user_id = COALESCE(?, user_id)', [id, owner]);
           if (!row) return;
           const current = readJson('metadata', row.metadata);
           const next: JsonObject = current !== null && typeof current === 'object' && !Array.isArray(current) ? current : {};
@@ -218,7 +225,7 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
 
     getConversationMetadata: (id) =>
       pool.read((c) => {
-        const row = c.get<{ metadata: string }>('SELECT metadata FROM conversations WHERE id = ?', [id]);
+        const row = c.get<{ metadata: string }>('SELECT metadata FROM conversations WHERE id = ? AND user_id = COALESCE(?, user_id)', [id, owner]);
         return row ? readJson('metadata', row.metadata) : undefined;
       }),
 
@@ -226,8 +233,8 @@ export function libsqlConversations(pool: LibsqlPool): ConversationStore {
       pool.read((c) =>
         c
           .all<MessageRow>(
-            'SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id = ? ORDER BY created_at, seq',
-            [conversationId],
+            `SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id = ? AND ${OWNED_MESSAGES} ORDER BY created_at, seq`,
+            [conversationId, owner],
           )
           .map(toMessage),
       ),

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
-import { notAReplica, type Database } from '../../store/database.js';
+import { notAReplica, type Database, type Stores } from '../../store/database.js';
 import { libsqlConversations } from './conversations.js';
 import { libsqlJobs } from './jobs.js';
 import { libsqlMigrations, libsqlPendingMigrations, libsqlSchemaVersion, migrateLibsql } from './migrate.js';
@@ -52,14 +52,19 @@ export function openLibsql(config: LibsqlConfig): Database {
   const latest = libsqlMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
   const hub = libsqlJobEventHub(pool);
-  return {
-    ...libsqlConversations(pool),
+  /** owner: the one user whose id-keyed rows the stores act on; null for all users. */
+  const stores = (owner: string | null): Stores => ({
+    ...libsqlConversations(pool, owner),
     ...libsqlSettings(pool),
     ...libsqlToolFailures(pool),
-    ...libsqlRoutines(pool),
-    ...libsqlJobs(pool, (id) => hub.wake(id, 'status')),
-    ...libsqlSandbox(pool, hub),
-    ...libsqlWorkspace(pool),
+    ...libsqlRoutines(pool, owner),
+    ...libsqlJobs(pool, owner, (id) => hub.wake(id, 'status')),
+    ...libsqlSandbox(pool, hub, owner),
+    ...libsqlWorkspace(pool, owner),
+  });
+  return {
+    ...stores(null),
+    ownedBy: (userId) => stores(userId),
     async runMigrations() {
       if (primary) {
         // The replica first catches up; then only what the primary still

@@ -1,16 +1,16 @@
 // JobStore on libSQL. Twin: src/backends/postgres/jobs.ts.
 import { randomUUID } from 'node:crypto';
 import { now } from '../../store/clock.js';
-import { StoreError } from '../../store/errors.js';
 import type { ActionRecord, AgentJobRecord, JobContext, JobStore } from '../../store/jobs.js';
-import { conversationMustExist } from '../conversation-errors.js';
-import { duplicateAction, jobMustExist, llmCallReferences, otherKind } from '../job-errors.js';
+import { conversationMissing, conversationMustExist } from '../conversation-errors.js';
+import { duplicateAction, idTaken, jobMissing, llmCallReferenceMissing, llmCallReferences } from '../job-errors.js';
 import { agentSummary, readState, readTransitions, readWarnings, transitionsJson } from '../job-rows.js';
 import { readJson, readOptJson, readOptTs, readTs, ts } from './codec.js';
-import type { LibsqlPool } from './pool.js';
+import type { Conn, LibsqlPool } from './pool.js';
 
 // The first save fixes conversation, budget, bid and creation time; later
-// saves overwrite the rest. Only a direct row is ever updated here.
+// saves overwrite the rest. Only a direct row of the owner (when there is
+// one) is ever updated here.
 const SAVE = `INSERT INTO agent_jobs (id, conversation_id, title, description, category, status, source, user_id,
     budget_amount, budget_token, bid_amount, estimated_cost, estimated_time_secs, actual_cost, repair_attempts,
     max_tokens, total_tokens_used, requester_id, transitions, metadata, user_timezone, created_at, started_at, completed_at)
@@ -22,7 +22,11 @@ const SAVE = `INSERT INTO agent_jobs (id, conversation_id, title, description, c
     total_tokens_used = excluded.total_tokens_used, requester_id = excluded.requester_id, transitions = excluded.transitions,
     metadata = excluded.metadata, user_timezone = excluded.user_timezone, started_at = excluded.started_at,
     completed_at = excluded.completed_at
-  WHERE agent_jobs.source = 'direct'`;
+  WHERE agent_jobs.source = 'direct' AND agent_jobs.user_id = COALESCE(?, agent_jobs.user_id)`;
+
+/** The job, when it exists and belongs to the owner (to every job when the owner is null). */
+const OWNED_JOB = 'SELECT 1 AS x FROM agent_jobs WHERE id = ? AND user_id = COALESCE(?, user_id)';
+const OWNED_JOB_OF = (column: string) => `EXISTS (SELECT 1 FROM agent_jobs j WHERE j.id = ${column} AND j.user_id = COALESCE(?, j.user_id))`;
 
 const JOB_COLUMNS = `id, status, user_id, requester_id, conversation_id, title, description, category, budget_amount, budget_token,
   bid_amount, estimated_cost, estimated_time_secs, actual_cost, total_tokens_used, max_tokens, created_at, started_at,
@@ -134,12 +138,19 @@ const toAction = (r: ActionRow): ActionRecord => {
   };
 };
 
-/** `onStatus` is told after commit which job's state changed (live event streams end on terminal states). */
-export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void): JobStore {
+/**
+ * `owner`: id-keyed methods see only that user's jobs (null: everyone's).
+ * `onStatus` is told after commit which job's state changed (live event streams end on terminal states).
+ */
+export function libsqlJobs(pool: LibsqlPool, owner: string | null, onStatus: (jobId: string) => void): JobStore {
+  /** A per-user view may only point a job at one of the user's conversations. */
+  const conversationVisible = (c: Conn, conversationId: string | null) =>
+    owner === null || conversationId === null || c.get('SELECT 1 AS x FROM conversations WHERE id = ? AND user_id = ?', [conversationId, owner]) !== undefined;
   return {
     async saveJob(j) {
       await pool
         .write((c) => {
+          if (!conversationVisible(c, j.conversationId)) throw conversationMissing(j.conversationId!);
           const r = c.run(SAVE, [
             j.jobId,
             j.conversationId,
@@ -164,8 +175,9 @@ export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void):
             ts(j.createdAt),
             j.startedAt ? ts(j.startedAt) : null,
             j.completedAt ? ts(j.completedAt) : null,
+            owner,
           ]);
-          if (r.changes === 0) throw otherKind('job.job_id', j.jobId, 'sandbox');
+          if (r.changes === 0) throw idTaken('job.job_id', j.jobId);
         })
         .catch(conversationMustExist(j.conversationId ?? ''));
       onStatus(j.jobId);
@@ -173,19 +185,26 @@ export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void):
 
     getJob: (id) =>
       pool.read((c) => {
-        const r = c.get<JobRow>(`SELECT ${JOB_COLUMNS} FROM agent_jobs WHERE id = ? AND source = 'direct'`, [id]);
+        const r = c.get<JobRow>(`SELECT ${JOB_COLUMNS} FROM agent_jobs WHERE id = ? AND source = 'direct' AND user_id = COALESCE(?, user_id)`, [id, owner]);
         return r ? toJob(r) : null;
       }),
 
     async updateJobStatus(id, status, failureReason) {
       await pool.write((c) =>
-        c.run("UPDATE agent_jobs SET status = ?, failure_reason = ? WHERE id = ? AND source = 'direct'", [status, failureReason ?? null, id]),
+        c.run("UPDATE agent_jobs SET status = ?, failure_reason = ? WHERE id = ? AND source = 'direct' AND user_id = COALESCE(?, user_id)", [
+          status,
+          failureReason ?? null,
+          id,
+          owner,
+        ]),
       );
       onStatus(id);
     },
 
     async markJobStuck(id) {
-      await pool.write((c) => c.run("UPDATE agent_jobs SET status = 'stuck', stuck_since = ? WHERE id = ? AND source = 'direct'", [ts(now()), id]));
+      await pool.write((c) =>
+        c.run("UPDATE agent_jobs SET status = 'stuck', stuck_since = ? WHERE id = ? AND source = 'direct' AND user_id = COALESCE(?, user_id)", [ts(now()), id, owner]),
+      );
       onStatus(id);
     },
 
@@ -206,13 +225,17 @@ export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void):
       pool.read((c) => agentSummary(c.all<{ status: string; n: number }>("SELECT status, count(*) AS n FROM agent_jobs WHERE source = 'direct' GROUP BY status"))),
 
     getAgentJobFailureReason: (id) =>
-      pool.read((c) => c.get<{ r: string | null }>("SELECT failure_reason AS r FROM agent_jobs WHERE id = ? AND source = 'direct'", [id])?.r ?? null),
+      pool.read(
+        (c) =>
+          c.get<{ r: string | null }>("SELECT failure_reason AS r FROM agent_jobs WHERE id = ? AND source = 'direct' AND user_id = COALESCE(?, user_id)", [id, owner])
+            ?.r ?? null,
+      ),
 
     async saveAction(jobId, a) {
       await pool
         .write((c) => {
-          const job = c.get<{ source: string }>('SELECT source FROM agent_jobs WHERE id = ?', [jobId]);
-          if (!job || job.source !== 'direct') throw new StoreError('failed_precondition', `job_id: direct job ${jobId} does not exist`);
+          const job = c.get<{ source: string }>('SELECT source FROM agent_jobs WHERE id = ? AND user_id = COALESCE(?, user_id)', [jobId, owner]);
+          if (!job || job.source !== 'direct') throw jobMissing('job_id', jobId);
           c.run(
             `INSERT INTO job_actions (id, job_id, sequence_num, tool_name, input, output_raw, output_sanitized, sanitization_warnings,
                cost, duration_ms, success, error_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -241,8 +264,8 @@ export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void):
         c
           .all<ActionRow>(
             `SELECT id, sequence_num, tool_name, input, output_raw, output_sanitized, sanitization_warnings, cost, duration_ms,
-               success, error_message, created_at FROM job_actions WHERE job_id = ? ORDER BY sequence_num`,
-            [jobId],
+               success, error_message, created_at FROM job_actions WHERE job_id = ? AND ${OWNED_JOB_OF('job_actions.job_id')} ORDER BY sequence_num`,
+            [jobId, owner],
           )
           .map(toAction),
       ),
@@ -250,13 +273,17 @@ export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void):
     async recordLlmCall(r) {
       const id = randomUUID();
       await pool
-        .write((c) =>
+        .write((c) => {
+          // A per-user view may only reference the user's own job and conversation.
+          if ((owner !== null && r.jobId !== null && !c.get(OWNED_JOB, [r.jobId, owner])) || !conversationVisible(c, r.conversationId)) {
+            throw llmCallReferenceMissing(r.jobId, r.conversationId);
+          }
           c.run(
             `INSERT INTO llm_calls (id, job_id, conversation_id, provider, model, input_tokens, output_tokens, cost, purpose, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             [id, r.jobId, r.conversationId, r.provider, r.model, r.inputTokens, r.outputTokens, r.cost, r.purpose, ts(now())],
-          ),
-        )
+          );
+        })
         .catch(llmCallReferences(r.jobId, r.conversationId));
       return id;
     },
@@ -264,25 +291,24 @@ export function libsqlJobs(pool: LibsqlPool, onStatus: (jobId: string) => void):
     async saveEstimationSnapshot(jobId, category, toolNames, estimatedCost, estimatedTimeSecs, estimatedValue) {
       const id = randomUUID();
       await pool
-        .write((c) =>
-          c.run(
+        .write((c) => {
+          const n = c.run(
             `INSERT INTO estimation_snapshots (id, job_id, category, tool_names, estimated_cost, estimated_time_secs, estimated_value, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            [id, jobId, category, JSON.stringify(toolNames), estimatedCost, estimatedTimeSecs, estimatedValue, ts(now())],
-          ),
-        )
-        .catch(jobMustExist('job_id', jobId));
+             SELECT ?, id, ?, ?, ?, ?, ?, ? FROM agent_jobs WHERE id = ? AND user_id = COALESCE(?, user_id)`,
+            [id, category, JSON.stringify(toolNames), estimatedCost, estimatedTimeSecs, estimatedValue, ts(now()), jobId, owner],
+          ).changes;
+          if (n === 0) throw jobMissing('job_id', jobId);
+        });
       return id;
     },
 
     async updateEstimationActuals(id, actualCost, actualTimeSecs, actualValue) {
       await pool.write((c) =>
-        c.run('UPDATE estimation_snapshots SET actual_cost = ?, actual_time_secs = ?, actual_value = ? WHERE id = ?', [
-          actualCost,
-          actualTimeSecs,
-          actualValue,
-          id,
-        ]),
+        c.run(
+          `UPDATE estimation_snapshots SET actual_cost = ?, actual_time_secs = ?, actual_value = ?
+           WHERE id = ? AND ${OWNED_JOB_OF('estimation_snapshots.job_id')}`,
+          [actualCost, actualTimeSecs, actualValue, id, owner],
+        ),
       );
     },
   };

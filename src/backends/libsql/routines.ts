@@ -15,7 +15,7 @@ import {
   readRunTriggerType,
   readTrigger,
   routineConflict,
-  routineMustExist,
+  routineMissing,
   runConflict,
   triggerConfig,
 } from '../routine-rows.js';
@@ -30,9 +30,15 @@ const RUN_COLUMNS = `id, routine_id, trigger_type, trigger_detail, started_at, c
 // The predicate repeats the partial index's WHERE so SQLite uses it.
 const DUE = `enabled = 1 AND trigger_type = 'cron' AND next_fire_at IS NOT NULL AND next_fire_at <= ?`;
 
+/** Only routines of the owner pass (every routine when the owner is null). */
+const OWNER = 'user_id = COALESCE(?, user_id)';
+/** Only runs of a routine of the owner pass. */
+const OWNED_RUNS = 'EXISTS (SELECT 1 FROM routines r WHERE r.id = routine_runs.routine_id AND r.user_id = COALESCE(?, r.user_id))';
+
 // Exported for the plan test: the hot paths must read their indexes.
 export const COUNT_RUNNING_BATCH = `SELECT routine_id, count(*) AS n FROM routine_runs
-  WHERE routine_id IN (SELECT value FROM json_each(?)) AND status = 'running' GROUP BY routine_id`;
+  WHERE routine_id IN (SELECT r.id FROM routines r WHERE r.id IN (SELECT value FROM json_each(?)) AND r.user_id = COALESCE(?, r.user_id))
+    AND status = 'running' GROUP BY routine_id`;
 export const CLAIM_SELECT = `SELECT ${ROUTINE_COLUMNS} FROM routines WHERE ${DUE} ORDER BY next_fire_at, id LIMIT ?`;
 
 interface RoutineRow {
@@ -149,13 +155,14 @@ const INSERT = `INSERT INTO routines (name, description, enabled, trigger_type, 
 const UPDATE = `UPDATE routines SET name = ?, description = ?, enabled = ?, trigger_type = ?, trigger_config = ?, action_type = ?,
     action_config = ?, cooldown_secs = ?, max_concurrent = ?, dedup_window_secs = ?, notify_channel = ?, notify_user = ?,
     notify_on_success = ?, notify_on_failure = ?, notify_on_attention = ?, state = ?, next_fire_at = ?, updated_at = ?
-  WHERE id = ? RETURNING ${ROUTINE_COLUMNS}`;
+  WHERE id = ? AND ${OWNER} RETURNING ${ROUTINE_COLUMNS}`;
 
-function listRoutines(c: Conn, where: string, params: (string | number)[], order = ''): Routine[] {
+function listRoutines(c: Conn, where: string, params: (string | number | null)[], order = ''): Routine[] {
   return c.all<RoutineRow>(`SELECT ${ROUTINE_COLUMNS} FROM routines ${where} ${order}`, params).map(toRoutine);
 }
 
-export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
+/** `owner`: id-keyed methods see only that user's routines and their runs (null: everyone's). */
+export function libsqlRoutines(pool: LibsqlPool, owner: string | null): RoutineStore {
   return {
     createRoutine: (r) =>
       pool
@@ -165,7 +172,7 @@ export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
         })
         .catch(routineConflict),
 
-    getRoutine: (id) => pool.read((c) => listRoutines(c, 'WHERE id = ?', [id])[0] ?? null),
+    getRoutine: (id) => pool.read((c) => listRoutines(c, `WHERE id = ? AND ${OWNER}`, [id, owner])[0] ?? null),
 
     getRoutineByName: (userId, name) => pool.read((c) => listRoutines(c, 'WHERE user_id = ? AND name = ?', [userId, name])[0] ?? null),
 
@@ -181,7 +188,7 @@ export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
     updateRoutine: (r) =>
       pool
         .write((c) => {
-          const row = c.all<RoutineRow>(UPDATE, [...definition(r), ts(now()), r.id])[0];
+          const row = c.all<RoutineRow>(UPDATE, [...definition(r), ts(now()), r.id, owner])[0];
           return row ? toRoutine(row) : null;
         })
         .catch(routineConflict),
@@ -190,35 +197,37 @@ export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
       await pool.write((c) =>
         c.run(
           `UPDATE routines SET last_run_at = ?, next_fire_at = ?, run_count = ?, consecutive_failures = ?, state = ?, updated_at = ?
-           WHERE id = ?`,
-          [ts(lastRunAt), optTs(nextFireAt), runCount, consecutiveFailures, JSON.stringify(state), ts(now()), id],
+           WHERE id = ? AND ${OWNER}`,
+          [ts(lastRunAt), optTs(nextFireAt), runCount, consecutiveFailures, JSON.stringify(state), ts(now()), id, owner],
         ),
       );
     },
 
-    deleteRoutine: (id) => pool.write((c) => c.run('DELETE FROM routines WHERE id = ?', [id]).changes > 0),
+    deleteRoutine: (id) => pool.write((c) => c.run(`DELETE FROM routines WHERE id = ? AND ${OWNER}`, [id, owner]).changes > 0),
 
     async createRoutineRun(run) {
       await pool
-        .write((c) =>
-          c.run(
+        .write((c) => {
+          // From the routine row itself: a routine that is missing (or not the owner's) inserts nothing.
+          const r = c.run(
             `INSERT INTO routine_runs (id, routine_id, trigger_type, trigger_detail, started_at, status, job_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            [run.id, run.routineId, run.triggerType, run.triggerDetail, ts(run.startedAt), run.status, run.jobId, ts(now())],
-          ),
-        )
-        .catch(routineMustExist(run.routineId))
+             SELECT ?, id, ?, ?, ?, ?, ?, ? FROM routines WHERE id = ? AND ${OWNER}`,
+            [run.id, run.triggerType, run.triggerDetail, ts(run.startedAt), run.status, run.jobId, ts(now()), run.routineId, owner],
+          );
+          if (r.changes === 0) throw routineMissing(run.routineId);
+        })
         .catch(runConflict);
     },
 
     async completeRoutineRun(id, status, resultSummary, tokensUsed) {
       await pool.write((c) =>
-        c.run('UPDATE routine_runs SET completed_at = ?, status = ?, result_summary = ?, tokens_used = ? WHERE id = ?', [
+        c.run(`UPDATE routine_runs SET completed_at = ?, status = ?, result_summary = ?, tokens_used = ? WHERE id = ? AND ${OWNED_RUNS}`, [
           ts(now()),
           status,
           resultSummary,
           tokensUsed,
           id,
+          owner,
         ]),
       );
     },
@@ -226,28 +235,29 @@ export function libsqlRoutines(pool: LibsqlPool): RoutineStore {
     listRoutineRuns: (routineId, limit) =>
       pool.read((c) =>
         c
-          .all<RunRow>(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE routine_id = ? ORDER BY started_at DESC, seq DESC LIMIT ?`, [
+          .all<RunRow>(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE routine_id = ? AND ${OWNED_RUNS} ORDER BY started_at DESC, seq DESC LIMIT ?`, [
             routineId,
+            owner,
             limit,
           ])
           .map(toRun),
       ),
 
     countRunningRoutineRuns: (routineId) =>
-      pool.read((c) => c.get<{ n: number }>("SELECT count(*) AS n FROM routine_runs WHERE routine_id = ? AND status = 'running'", [routineId])!.n),
+      pool.read((c) => c.get<{ n: number }>(`SELECT count(*) AS n FROM routine_runs WHERE routine_id = ? AND status = 'running' AND ${OWNED_RUNS}`, [routineId, owner])!.n),
 
     async countRunningRoutineRunsBatch(routineIds) {
       const out = new Map<string, number>(routineIds.map((id) => [id, 0]));
       if (routineIds.length === 0) return out;
       await pool.read((c) => {
-        const rows = c.all<{ routine_id: string; n: number }>(COUNT_RUNNING_BATCH, [JSON.stringify(routineIds)]);
+        const rows = c.all<{ routine_id: string; n: number }>(COUNT_RUNNING_BATCH, [JSON.stringify(routineIds), owner]);
         for (const r of rows) out.set(r.routine_id, r.n);
       });
       return out;
     },
 
     async linkRoutineRunToJob(runId, jobId) {
-      await pool.write((c) => c.run('UPDATE routine_runs SET job_id = ? WHERE id = ?', [jobId, runId]));
+      await pool.write((c) => c.run(`UPDATE routine_runs SET job_id = ? WHERE id = ? AND ${OWNED_RUNS}`, [jobId, runId, owner]));
     },
 
     listDispatchedRoutineRuns: () =>

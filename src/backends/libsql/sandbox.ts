@@ -2,10 +2,9 @@
 // Live events: the one in-process writer commits events in id order, and
 // wakes the hub right after each commit.
 import { now } from '../../store/clock.js';
-import { StoreError } from '../../store/errors.js';
 import type { JobEventRecord, SandboxJobRecord, SandboxStore } from '../../store/sandbox.js';
 import { JobEventHub } from '../job-event-hub.js';
-import { otherKind } from '../job-errors.js';
+import { idTaken, jobMissing } from '../job-errors.js';
 import { HUB_OPTIONS, isTerminal, readSandboxStatus, sandboxSummary } from '../job-rows.js';
 import { readJson, readOptTs, readTs, ts } from './codec.js';
 import type { LibsqlPool } from './pool.js';
@@ -16,7 +15,10 @@ const SAVE = `INSERT INTO agent_jobs (id, title, description, status, source, us
   ON CONFLICT (id) DO UPDATE SET
     status = excluded.status, success = excluded.success, failure_reason = excluded.failure_reason,
     started_at = excluded.started_at, completed_at = excluded.completed_at
-  WHERE agent_jobs.source = 'sandbox'`;
+  WHERE agent_jobs.source = 'sandbox' AND agent_jobs.user_id = COALESCE(?, agent_jobs.user_id)`;
+
+/** Only jobs of the owner pass (every job when the owner is null). */
+const OWNER = 'user_id = COALESCE(?, user_id)';
 
 const COLUMNS = 'id, title, status, user_id, project_dir, success, failure_reason, created_at, started_at, completed_at, description';
 
@@ -65,6 +67,7 @@ const toEvent = (r: EventRow): JobEventRecord => ({
 });
 
 const EVENT_COLUMNS = 'SELECT id, job_id, event_type, data, created_at FROM job_events WHERE job_id = ?';
+const OWNED_EVENTS = 'EXISTS (SELECT 1 FROM agent_jobs j WHERE j.id = job_events.job_id AND j.user_id = COALESCE(?, j.user_id))';
 
 export function libsqlJobEventHub(pool: LibsqlPool): JobEventHub {
   return new JobEventHub(
@@ -74,9 +77,9 @@ export function libsqlJobEventHub(pool: LibsqlPool): JobEventHub {
           c.all<EventRow>(`${EVENT_COLUMNS} AND id > ? ORDER BY id LIMIT ?`, [jobId, afterId, limit]).map((r) => ({ event: toEvent(r), bytes: r.data.length })),
         ),
       maxEventId: (jobId) => pool.read((c) => c.get<{ m: number | null }>('SELECT max(id) AS m FROM job_events WHERE job_id = ?', [jobId])?.m ?? 0),
-      jobTerminal: (jobId) =>
+      jobTerminal: (jobId, owner) =>
         pool.read((c) => {
-          const r = c.get<{ source: string; status: string }>('SELECT source, status FROM agent_jobs WHERE id = ?', [jobId]);
+          const r = c.get<{ source: string; status: string }>(`SELECT source, status FROM agent_jobs WHERE id = ? AND ${OWNER}`, [jobId, owner ?? null]);
           return r ? isTerminal(r.source, r.status) : undefined;
         }),
     },
@@ -84,7 +87,8 @@ export function libsqlJobEventHub(pool: LibsqlPool): JobEventHub {
   );
 }
 
-export function libsqlSandbox(pool: LibsqlPool, hub: JobEventHub): SandboxStore {
+/** `owner`: id-keyed methods see only that user's jobs (null: everyone's). */
+export function libsqlSandbox(pool: LibsqlPool, hub: JobEventHub, owner: string | null): SandboxStore {
   const list = (where: string, params: string[]) =>
     pool.read((c) => c.all<Row>(`SELECT ${COLUMNS} FROM agent_jobs WHERE source = 'sandbox' ${where} ORDER BY created_at DESC, seq DESC`, params).map(toRecord));
   const summary = (where: string, params: string[]) =>
@@ -107,15 +111,16 @@ export function libsqlSandbox(pool: LibsqlPool, hub: JobEventHub): SandboxStore 
           ts(j.createdAt),
           j.startedAt ? ts(j.startedAt) : null,
           j.completedAt ? ts(j.completedAt) : null,
+          owner,
         ]);
-        if (r.changes === 0) throw otherKind('job.id', j.id, 'direct');
+        if (r.changes === 0) throw idTaken('job.id', j.id);
       });
       hub.wake(j.id, 'status');
     },
 
     getSandboxJob: (id) =>
       pool.read((c) => {
-        const r = c.get<Row>(`SELECT ${COLUMNS} FROM agent_jobs WHERE id = ? AND source = 'sandbox'`, [id]);
+        const r = c.get<Row>(`SELECT ${COLUMNS} FROM agent_jobs WHERE id = ? AND source = 'sandbox' AND ${OWNER}`, [id, owner]);
         return r ? toRecord(r) : null;
       }),
 
@@ -126,8 +131,8 @@ export function libsqlSandbox(pool: LibsqlPool, hub: JobEventHub): SandboxStore 
         c.run(
           `UPDATE agent_jobs SET status = ?, success = COALESCE(?, success), failure_reason = COALESCE(?, failure_reason),
              started_at = COALESCE(?, started_at), completed_at = COALESCE(?, completed_at)
-           WHERE id = ? AND source = 'sandbox'`,
-          [status, success === null ? null : success ? 1 : 0, message, startedAt ? ts(startedAt) : null, completedAt ? ts(completedAt) : null, id],
+           WHERE id = ? AND source = 'sandbox' AND ${OWNER}`,
+          [status, success === null ? null : success ? 1 : 0, message, startedAt ? ts(startedAt) : null, completedAt ? ts(completedAt) : null, id, owner],
         ),
       );
       hub.wake(id, 'status');
@@ -155,29 +160,35 @@ export function libsqlSandbox(pool: LibsqlPool, hub: JobEventHub): SandboxStore 
       pool.read((c) => c.get("SELECT 1 AS x FROM agent_jobs WHERE id = ? AND user_id = ? AND source = 'sandbox'", [jobId, userId]) !== undefined),
 
     async updateSandboxJobMode(id, mode) {
-      await pool.write((c) => c.run("UPDATE agent_jobs SET job_mode = ? WHERE id = ? AND source = 'sandbox'", [mode, id]));
+      await pool.write((c) => c.run(`UPDATE agent_jobs SET job_mode = ? WHERE id = ? AND source = 'sandbox' AND ${OWNER}`, [mode, id, owner]));
     },
 
     getSandboxJobMode: (id) =>
-      pool.read((c) => c.get<{ m: string }>("SELECT job_mode AS m FROM agent_jobs WHERE id = ? AND source = 'sandbox'", [id])?.m ?? null),
+      pool.read((c) => c.get<{ m: string }>(`SELECT job_mode AS m FROM agent_jobs WHERE id = ? AND source = 'sandbox' AND ${OWNER}`, [id, owner])?.m ?? null),
 
     async saveJobEvent(jobId, eventType, data) {
-      const id = await pool
-        .write((c) => c.run('INSERT INTO job_events (job_id, event_type, data, created_at) VALUES (?, ?, ?, ?)', [jobId, eventType, JSON.stringify(data), ts(now())]).lastInsertRowid)
-        .catch((e: unknown) => {
-          if (e instanceof StoreError && e.kind === 'failed_precondition') throw new StoreError('failed_precondition', `job_id: job ${jobId} does not exist`, { cause: e });
-          throw e;
-        });
+      const id = await pool.write((c) => {
+        // From the job row itself: a job that is missing (or not the owner's) inserts nothing.
+        const r = c.run(`INSERT INTO job_events (job_id, event_type, data, created_at) SELECT id, ?, ?, ? FROM agent_jobs WHERE id = ? AND ${OWNER}`, [
+          eventType,
+          JSON.stringify(data),
+          ts(now()),
+          jobId,
+          owner,
+        ]);
+        if (r.changes === 0) throw jobMissing('job_id', jobId);
+        return r.lastInsertRowid;
+      });
       hub.wake(jobId, 'event');
       return id;
     },
 
     listJobEvents: (jobId, limit) =>
       pool.read((c) => {
-        if (limit === null || limit === undefined) return c.all<EventRow>(`${EVENT_COLUMNS} ORDER BY id`, [jobId]).map(toEvent);
-        return c.all<EventRow>(`${EVENT_COLUMNS} ORDER BY id DESC LIMIT ?`, [jobId, limit]).reverse().map(toEvent);
+        if (limit === null || limit === undefined) return c.all<EventRow>(`${EVENT_COLUMNS} AND ${OWNED_EVENTS} ORDER BY id`, [jobId, owner]).map(toEvent);
+        return c.all<EventRow>(`${EVENT_COLUMNS} AND ${OWNED_EVENTS} ORDER BY id DESC LIMIT ?`, [jobId, owner, limit]).reverse().map(toEvent);
       }),
 
-    streamJobEvents: (jobId, afterEventId, signal) => hub.follow(jobId, afterEventId, signal),
+    streamJobEvents: (jobId, afterEventId, signal) => hub.follow(jobId, afterEventId, signal, owner),
   };
 }

@@ -30,12 +30,16 @@ import {
   type WorkspaceStore,
 } from '../../store/workspace.js';
 import { branches, cosineDistance, embeddingBytes, fts5Match, fuse, indexTerms, norm, queryTerms, type Candidate } from '../../store/workspace-search.js';
-import { chunkInsertFailed } from '../workspace-errors.js';
+import { chunkInsertFailed, documentMissing } from '../workspace-errors.js';
 import { readJson, readTs, ts } from './codec.js';
 import type { Conn, LibsqlPool } from './pool.js';
 
 const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
 const SCOPE = 'user_id = ? AND COALESCE(agent_id, \'\') = ?';
+/** Only documents of the owner pass (every document when the owner is null). */
+const OWNER = 'user_id = COALESCE(?, user_id)';
+/** Only chunks of a document of the owner pass. */
+const OWNED_CHUNKS = 'EXISTS (SELECT 1 FROM memory_documents d WHERE d.id = memory_chunks.document_id AND d.user_id = COALESCE(?, d.user_id))';
 
 interface DocRow {
   id: string;
@@ -202,7 +206,8 @@ export function topK(scored: Scored[], k: number): Scored[] {
   return scored.sort(byDistance).slice(0, k);
 }
 
-export function libsqlWorkspace(pool: LibsqlPool): WorkspaceStore {
+/** `owner`: id-keyed methods see only that user's documents and chunks (null: everyone's). */
+export function libsqlWorkspace(pool: LibsqlPool, owner: string | null): WorkspaceStore {
   return {
     getDocumentByPath: (userId, agentId, path) =>
       pool.read((c) => {
@@ -213,7 +218,7 @@ export function libsqlWorkspace(pool: LibsqlPool): WorkspaceStore {
 
     getDocumentById: (id) =>
       pool.read((c) => {
-        const r = c.get<DocRow>(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE id = ?`, [id]);
+        const r = c.get<DocRow>(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE id = ? AND ${OWNER}`, [id, owner]);
         if (!r) throw documentIdNotFound(id);
         return toDoc(r);
       }),
@@ -233,7 +238,7 @@ export function libsqlWorkspace(pool: LibsqlPool): WorkspaceStore {
     },
 
     async updateDocument(id, content) {
-      await pool.write((c) => c.run('UPDATE memory_documents SET content = ?, updated_at = ? WHERE id = ?', [content, ts(now()), id]));
+      await pool.write((c) => c.run(`UPDATE memory_documents SET content = ?, updated_at = ? WHERE id = ? AND ${OWNER}`, [content, ts(now()), id, owner]));
     },
 
     async deleteDocumentByPath(userId, agentId, path) {
@@ -273,7 +278,7 @@ export function libsqlWorkspace(pool: LibsqlPool): WorkspaceStore {
       ),
 
     async deleteChunks(documentId) {
-      await pool.write((c) => c.run('DELETE FROM memory_chunks WHERE document_id = ?', [documentId]));
+      await pool.write((c) => c.run(`DELETE FROM memory_chunks WHERE document_id = ? AND ${OWNED_CHUNKS}`, [documentId, owner]));
     },
 
     async insertChunk(documentId, chunkIndex, content, embedding) {
@@ -282,20 +287,22 @@ export function libsqlWorkspace(pool: LibsqlPool): WorkspaceStore {
       const blob = embedding ? embeddingBytes(embedding) : null;
       const n = embedding ? norm(embedding) : null;
       await pool
-        .write((c) =>
-          c.run(
+        .write((c) => {
+          // From the document row itself: a document that is missing (or not the owner's) inserts nothing.
+          const r = c.run(
             `INSERT INTO memory_chunks (id, document_id, chunk_index, content, fts_text, word_count, embedding, embedding_norm, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            [id, documentId, chunkIndex, content, terms.join(' '), wordCount, blob, n, ts(now())],
-          ),
-        )
+             SELECT ?, id, ?, ?, ?, ?, ?, ?, ? FROM memory_documents WHERE id = ? AND ${OWNER}`,
+            [id, chunkIndex, content, terms.join(' '), wordCount, blob, n, ts(now()), documentId, owner],
+          );
+          if (r.changes === 0) throw documentMissing(documentId);
+        })
         .catch(chunkInsertFailed(documentId, chunkIndex));
       return id;
     },
 
     async updateChunkEmbedding(chunkId, embedding) {
       await pool.write((c) =>
-        c.run('UPDATE memory_chunks SET embedding = ?, embedding_norm = ? WHERE id = ?', [embeddingBytes(embedding), norm(embedding), chunkId]),
+        c.run(`UPDATE memory_chunks SET embedding = ?, embedding_norm = ? WHERE id = ? AND ${OWNED_CHUNKS}`, [embeddingBytes(embedding), norm(embedding), chunkId, owner]),
       );
     },
 

@@ -24,7 +24,7 @@ const INSERT_CONVERSATION = sql(`INSERT INTO conversations (id, channel, user_id
   VALUES ($1, $2, $3, $4, $5, $5, $6::jsonb)`);
 // last_activity never moves back (another daemon's clock may lag), so a
 // later message is never timed before an earlier one.
-const TOUCH = sql('UPDATE conversations SET last_activity = GREATEST(last_activity, $2) WHERE id = $1');
+const TOUCH = sql('UPDATE conversations SET last_activity = GREATEST(last_activity, $2) WHERE id = $1 AND user_id = COALESCE($3, user_id)');
 // One statement, so the message and the touch are atomic without a
 // transaction round trip. Touching first takes the conversation's row lock,
 // so concurrent adds to one conversation take their seq in lock order, and
@@ -32,7 +32,7 @@ const TOUCH = sql('UPDATE conversations SET last_activity = GREATEST(last_activi
 // (created_at, seq) is then also seq order, whatever order the daemon's clock
 // readings reached the server in. An unknown conversation inserts nothing.
 const ADD_MESSAGE = sql(`WITH c AS (
-    UPDATE conversations SET last_activity = GREATEST(last_activity, $5) WHERE id = $2
+    UPDATE conversations SET last_activity = GREATEST(last_activity, $5) WHERE id = $2 AND user_id = COALESCE($6, user_id)
     RETURNING last_activity
   )
   INSERT INTO conversation_messages (id, conversation_id, role, content, created_at)
@@ -46,13 +46,17 @@ const FIND_HEARTBEAT = sql("SELECT id FROM conversations WHERE user_id = $1 AND 
 const FIND_ASSISTANT = sql("SELECT id FROM conversations WHERE user_id = $1 AND channel = $2 AND metadata ->> 'thread_type' = 'assistant'");
 const INSERT_SINGLETON = sql(`INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
   VALUES ($1, $2, $3, NULL, $4, $4, $5::jsonb) ON CONFLICT DO NOTHING`);
-const MESSAGE_COLUMNS = 'SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id = $1';
-const PAGE_FIRST = sql(`${MESSAGE_COLUMNS} ORDER BY created_at DESC, seq DESC LIMIT $2`);
-const PAGE_BEFORE_TIME = sql(`${MESSAGE_COLUMNS} AND created_at < $2 ORDER BY created_at DESC, seq DESC LIMIT $3`);
-const PAGE_BEFORE_CURSOR = sql(`${MESSAGE_COLUMNS} AND (created_at, seq) < ($2, $3) ORDER BY created_at DESC, seq DESC LIMIT $4`);
+// $2 is the owner: only the owner's conversation passes (every one when it is null).
+const MESSAGE_COLUMNS = `SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id = $1
+  AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = $1 AND c.user_id = COALESCE($2, c.user_id))`;
+const PAGE_FIRST = sql(`${MESSAGE_COLUMNS} ORDER BY created_at DESC, seq DESC LIMIT $3`);
+const PAGE_BEFORE_TIME = sql(`${MESSAGE_COLUMNS} AND created_at < $3 ORDER BY created_at DESC, seq DESC LIMIT $4`);
+const PAGE_BEFORE_CURSOR = sql(`${MESSAGE_COLUMNS} AND (created_at, seq) < ($3, $4) ORDER BY created_at DESC, seq DESC LIMIT $5`);
 const LIST_MESSAGES = sql(`${MESSAGE_COLUMNS} ORDER BY created_at, seq`);
-const SET_METADATA_FIELD = sql('UPDATE conversations SET metadata = metadata || jsonb_build_object($2::text, $3::jsonb) WHERE id = $1');
-const GET_METADATA = sql('SELECT metadata FROM conversations WHERE id = $1');
+const SET_METADATA_FIELD = sql(
+  'UPDATE conversations SET metadata = metadata || jsonb_build_object($2::text, $3::jsonb) WHERE id = $1 AND user_id = COALESCE($4, user_id)',
+);
+const GET_METADATA = sql('SELECT metadata FROM conversations WHERE id = $1 AND user_id = COALESCE($2, user_id)');
 const BELONGS = sql('SELECT 1 AS x FROM conversations WHERE id = $1 AND user_id = $2');
 
 interface SummaryRow {
@@ -105,17 +109,18 @@ async function getOrCreate(pool: PgPool, find: () => Promise<{ id: string } | un
   return after.id;
 }
 
-export function pgConversations(pool: PgPool): ConversationStore {
+/** `owner`: id-keyed methods see only that user's conversations (null: everyone's). */
+export function pgConversations(pool: PgPool, owner: string | null): ConversationStore {
   return {
     createConversation: (channel, userId, threadId) => insertConversation(pool, channel, userId, threadId ?? null, '{}'),
 
     async touchConversation(id) {
-      await pool.exec(TOUCH, [id, now().toISOString()]);
+      await pool.exec(TOUCH, [id, now().toISOString(), owner]);
     },
 
     async addConversationMessage(conversationId, role, content) {
       const id = randomUUID();
-      const inserted = await pool.exec(ADD_MESSAGE, [id, conversationId, role, content, now().toISOString()]);
+      const inserted = await pool.exec(ADD_MESSAGE, [id, conversationId, role, content, now().toISOString(), owner]);
       if (inserted === 0) throw conversationMissing(conversationId);
       return id;
     },
@@ -154,21 +159,21 @@ export function pgConversations(pool: PgPool): ConversationStore {
 
     async listConversationMessagesPaginated(conversationId, before, limit) {
       let rows: MessageRow[];
-      if (!before) rows = await pool.rows<MessageRow>(PAGE_FIRST, [conversationId, limit + 1]);
+      if (!before) rows = await pool.rows<MessageRow>(PAGE_FIRST, [conversationId, owner, limit + 1]);
       else if (before.seq === null || before.seq === undefined)
-        rows = await pool.rows<MessageRow>(PAGE_BEFORE_TIME, [conversationId, before.createdAt.toISOString(), limit + 1]);
-      else rows = await pool.rows<MessageRow>(PAGE_BEFORE_CURSOR, [conversationId, before.createdAt.toISOString(), before.seq, limit + 1]);
+        rows = await pool.rows<MessageRow>(PAGE_BEFORE_TIME, [conversationId, owner, before.createdAt.toISOString(), limit + 1]);
+      else rows = await pool.rows<MessageRow>(PAGE_BEFORE_CURSOR, [conversationId, owner, before.createdAt.toISOString(), before.seq, limit + 1]);
       const hasMore = rows.length > limit;
       return { messages: rows.slice(0, limit).reverse().map(toMessage), hasMore };
     },
 
     async updateConversationMetadataField(id, key, value) {
-      await pool.exec(SET_METADATA_FIELD, [id, key, JSON.stringify(value)]).catch(singletonConflict);
+      await pool.exec(SET_METADATA_FIELD, [id, key, JSON.stringify(value), owner]).catch(singletonConflict);
     },
 
-    getConversationMetadata: async (id) => (await pool.one<{ metadata: JsonValue }>(GET_METADATA, [id]))?.metadata,
+    getConversationMetadata: async (id) => (await pool.one<{ metadata: JsonValue }>(GET_METADATA, [id, owner]))?.metadata,
 
-    listConversationMessages: async (conversationId) => (await pool.rows<MessageRow>(LIST_MESSAGES, [conversationId])).map(toMessage),
+    listConversationMessages: async (conversationId) => (await pool.rows<MessageRow>(LIST_MESSAGES, [conversationId, owner])).map(toMessage),
 
     conversationBelongsToUser: async (conversationId, userId) => (await pool.one(BELONGS, [conversationId, userId])) !== undefined,
   };

@@ -1,7 +1,7 @@
 // The PostgreSQL backend: a pg-pool shared by all stores; several daemons may
 // share one database. Twin: src/backends/libsql/index.ts.
 import type { Config } from '../../config.js';
-import { notAReplica, type Database } from '../../store/database.js';
+import { notAReplica, type Database, type Stores } from '../../store/database.js';
 import { pgConversations } from './conversations.js';
 import { pgJobs } from './jobs.js';
 import { migratePostgres, pgMigrations, pgSchemaVersion } from './migrate.js';
@@ -23,14 +23,19 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
   let schemaVersion = 0;
   const events = pgJobEventHub(config.databaseUrl, config.acquireTimeoutMs, onPoolError);
   let vectorMethod: PgVectorMethod = 'exact';
-  return {
-    ...pgConversations(pool),
+  /** owner: the one user whose id-keyed rows the stores act on; null for all users. */
+  const stores = (owner: string | null): Stores => ({
+    ...pgConversations(pool, owner),
     ...pgSettings(pool),
     ...pgToolFailures(pool),
-    ...pgRoutines(pool),
-    ...pgJobs(pool),
-    ...pgSandbox(pool, events.hub),
-    ...pgWorkspace(pool, () => vectorMethod),
+    ...pgRoutines(pool, owner),
+    ...pgJobs(pool, owner),
+    ...pgSandbox(pool, events.hub, owner),
+    ...pgWorkspace(pool, owner, () => vectorMethod),
+  });
+  return {
+    ...stores(null),
+    ownedBy: (userId) => stores(userId),
     async runMigrations() {
       await migratePostgres(pool);
       await pgEmbeddingDimension(pool, config.embeddingDimension);

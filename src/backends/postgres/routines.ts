@@ -14,7 +14,7 @@ import {
   readRunTriggerType,
   readTrigger,
   routineConflict,
-  routineMustExist,
+  routineMissing,
   runConflict,
   triggerConfig,
 } from '../routine-rows.js';
@@ -36,8 +36,9 @@ const UPDATE = sql(`UPDATE routines SET name = $1, description = $2, enabled = $
     action_type = $6, action_config = $7::jsonb, cooldown_secs = $8, max_concurrent = $9, dedup_window_secs = $10,
     notify_channel = $11, notify_user = $12, notify_on_success = $13, notify_on_failure = $14, notify_on_attention = $15,
     state = $16::jsonb, next_fire_at = $17, updated_at = $18
-  WHERE id = $19 RETURNING ${ROUTINE_COLUMNS}`);
-const GET = sql(`${SELECT_ROUTINES} WHERE id = $1`);
+  WHERE id = $19 AND user_id = COALESCE($20, user_id) RETURNING ${ROUTINE_COLUMNS}`);
+// The owner parameter: only routines of that user (and their runs) pass; every one when it is null.
+const GET = sql(`${SELECT_ROUTINES} WHERE id = $1 AND user_id = COALESCE($2, user_id)`);
 const GET_BY_NAME = sql(`${SELECT_ROUTINES} WHERE user_id = $1 AND name = $2`);
 const LIST = sql(`${SELECT_ROUTINES} WHERE user_id = $1 ORDER BY name`);
 const LIST_ALL = sql(`${SELECT_ROUTINES} ORDER BY name, user_id`);
@@ -47,16 +48,20 @@ export const CLAIM_SELECT = sql(`${SELECT_ROUTINES} WHERE ${DUE} ORDER BY next_f
 const CLAIM_UPDATE = sql(`UPDATE routines r SET next_fire_at = u.next_fire_at, claimed_by = $3, claimed_at = $4
   FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, next_fire_at) WHERE r.id = u.id`);
 const UPDATE_RUNTIME = sql(`UPDATE routines SET last_run_at = $2, next_fire_at = $3, run_count = $4, consecutive_failures = $5,
-  state = $6::jsonb, updated_at = $7 WHERE id = $1`);
-const DELETE = sql('DELETE FROM routines WHERE id = $1');
+  state = $6::jsonb, updated_at = $7 WHERE id = $1 AND user_id = COALESCE($8, user_id)`);
+const DELETE = sql('DELETE FROM routines WHERE id = $1 AND user_id = COALESCE($2, user_id)');
+// From the routine row itself: a routine that is missing (or not the owner's) inserts nothing.
 const INSERT_RUN = sql(`INSERT INTO routine_runs (id, routine_id, trigger_type, trigger_detail, started_at, status, job_id, created_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`);
-const COMPLETE_RUN = sql('UPDATE routine_runs SET completed_at = $2, status = $3, result_summary = $4, tokens_used = $5 WHERE id = $1');
-const LIST_RUNS = sql(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE routine_id = $1 ORDER BY started_at DESC, seq DESC LIMIT $2`);
-const COUNT_RUNNING = sql("SELECT count(*) AS n FROM routine_runs WHERE routine_id = $1 AND status = 'running'");
+  SELECT $1::uuid, r.id, $3::text, $4::text, $5::timestamptz, $6::text, $7::uuid, $8::timestamptz
+  FROM routines r WHERE r.id = $2::uuid AND r.user_id = COALESCE($9::text, r.user_id)`);
+const ownedRuns = (n: number) => `EXISTS (SELECT 1 FROM routines r WHERE r.id = routine_runs.routine_id AND r.user_id = COALESCE($${n}, r.user_id))`;
+const COMPLETE_RUN = sql(`UPDATE routine_runs SET completed_at = $2, status = $3, result_summary = $4, tokens_used = $5 WHERE id = $1 AND ${ownedRuns(6)}`);
+const LIST_RUNS = sql(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE routine_id = $1 AND ${ownedRuns(3)} ORDER BY started_at DESC, seq DESC LIMIT $2`);
+const COUNT_RUNNING = sql(`SELECT count(*) AS n FROM routine_runs WHERE routine_id = $1 AND status = 'running' AND ${ownedRuns(2)}`);
 export const COUNT_RUNNING_BATCH = sql(`SELECT routine_id, count(*) AS n FROM routine_runs
-  WHERE routine_id = ANY ($1::uuid[]) AND status = 'running' GROUP BY routine_id`);
-const LINK_JOB = sql('UPDATE routine_runs SET job_id = $2 WHERE id = $1');
+  WHERE routine_id = ANY (ARRAY(SELECT r.id FROM routines r WHERE r.id = ANY ($1::uuid[]) AND r.user_id = COALESCE($2, r.user_id)))
+    AND status = 'running' GROUP BY routine_id`);
+const LINK_JOB = sql(`UPDATE routine_runs SET job_id = $2 WHERE id = $1 AND ${ownedRuns(3)}`);
 const LIST_DISPATCHED = sql(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE status = 'running' AND job_id IS NOT NULL ORDER BY started_at, seq`);
 
 interface RoutineRow {
@@ -165,7 +170,8 @@ function definition(r: Routine): (string | number | boolean | null)[] {
   ];
 }
 
-export function pgRoutines(pool: PgPool): RoutineStore {
+/** `owner`: id-keyed methods see only that user's routines and their runs (null: everyone's). */
+export function pgRoutines(pool: PgPool, owner: string | null): RoutineStore {
   return {
     async createRoutine(r) {
       const row = await pool.one<RoutineRow>(INSERT, [...definition(r), r.id, r.userId, iso(r.createdAt), iso(r.updatedAt)]).catch(routineConflict);
@@ -173,7 +179,7 @@ export function pgRoutines(pool: PgPool): RoutineStore {
     },
 
     getRoutine: async (id) => {
-      const r = await pool.one<RoutineRow>(GET, [id]);
+      const r = await pool.one<RoutineRow>(GET, [id, owner]);
       return r ? toRoutine(r) : null;
     },
 
@@ -191,42 +197,42 @@ export function pgRoutines(pool: PgPool): RoutineStore {
     listDueCronRoutines: async () => (await pool.rows<RoutineRow>(LIST_DUE, [iso(now())])).map(toRoutine),
 
     async updateRoutine(r) {
-      const row = await pool.one<RoutineRow>(UPDATE, [...definition(r), iso(now()), r.id]).catch(routineConflict);
+      const row = await pool.one<RoutineRow>(UPDATE, [...definition(r), iso(now()), r.id, owner]).catch(routineConflict);
       return row ? toRoutine(row) : null;
     },
 
     async updateRoutineRuntime(id, lastRunAt, nextFireAt, runCount, consecutiveFailures, state) {
-      await pool.exec(UPDATE_RUNTIME, [id, iso(lastRunAt), optIso(nextFireAt), runCount, consecutiveFailures, JSON.stringify(state), iso(now())]);
+      await pool.exec(UPDATE_RUNTIME, [id, iso(lastRunAt), optIso(nextFireAt), runCount, consecutiveFailures, JSON.stringify(state), iso(now()), owner]);
     },
 
-    deleteRoutine: async (id) => (await pool.exec(DELETE, [id])) > 0,
+    deleteRoutine: async (id) => (await pool.exec(DELETE, [id, owner])) > 0,
 
     async createRoutineRun(run) {
-      await pool
-        .exec(INSERT_RUN, [run.id, run.routineId, run.triggerType, run.triggerDetail, iso(run.startedAt), run.status, run.jobId, iso(now())])
-        .catch(routineMustExist(run.routineId))
+      const n = await pool
+        .exec(INSERT_RUN, [run.id, run.routineId, run.triggerType, run.triggerDetail, iso(run.startedAt), run.status, run.jobId, iso(now()), owner])
         .catch(runConflict);
+      if (n === 0) throw routineMissing(run.routineId);
     },
 
     async completeRoutineRun(id, status, resultSummary, tokensUsed) {
-      await pool.exec(COMPLETE_RUN, [id, iso(now()), status, resultSummary, tokensUsed]);
+      await pool.exec(COMPLETE_RUN, [id, iso(now()), status, resultSummary, tokensUsed, owner]);
     },
 
-    listRoutineRuns: async (routineId, limit) => (await pool.rows<RunRow>(LIST_RUNS, [routineId, limit])).map(toRun),
+    listRoutineRuns: async (routineId, limit) => (await pool.rows<RunRow>(LIST_RUNS, [routineId, limit, owner])).map(toRun),
 
-    countRunningRoutineRuns: async (routineId) => (await pool.one<{ n: number }>(COUNT_RUNNING, [routineId]))!.n,
+    countRunningRoutineRuns: async (routineId) => (await pool.one<{ n: number }>(COUNT_RUNNING, [routineId, owner]))!.n,
 
     async countRunningRoutineRunsBatch(routineIds) {
       const out = new Map<string, number>(routineIds.map((id) => [id, 0]));
       if (routineIds.length === 0) return out;
-      for (const r of await pool.rows<{ routine_id: string; n: number }>(COUNT_RUNNING_BATCH, [routineIds as unknown as string])) {
+      for (const r of await pool.rows<{ routine_id: string; n: number }>(COUNT_RUNNING_BATCH, [routineIds as unknown as string, owner])) {
         out.set(r.routine_id, r.n);
       }
       return out;
     },
 
     async linkRoutineRunToJob(runId, jobId) {
-      await pool.exec(LINK_JOB, [runId, jobId]);
+      await pool.exec(LINK_JOB, [runId, jobId, owner]);
     },
 
     listDispatchedRoutineRuns: async () => (await pool.rows<RunRow>(LIST_DISPATCHED)).map(toRun),

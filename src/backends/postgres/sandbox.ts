@@ -3,11 +3,10 @@
 // events commit in id order) and NOTIFYs in the same statement; every daemon
 // on the database hears it on its one LISTEN connection and wakes its hub.
 import { now } from '../../store/clock.js';
-import { StoreError } from '../../store/errors.js';
 import type { JobEventRecord, SandboxJobRecord, SandboxStore } from '../../store/sandbox.js';
 import type { JsonValue } from '../../store/types.js';
 import { JobEventHub } from '../job-event-hub.js';
-import { otherKind } from '../job-errors.js';
+import { idTaken, jobMissing } from '../job-errors.js';
 import { HUB_OPTIONS, isTerminal, readSandboxStatus, sandboxSummary } from '../job-rows.js';
 import { JOB_EVENTS_CHANNEL, PgListener } from './listener.js';
 import { PgPool, sql } from './pool.js';
@@ -21,19 +20,20 @@ const SAVE = sql(`WITH s AS (
   ON CONFLICT (id) DO UPDATE SET
     status = EXCLUDED.status, success = EXCLUDED.success, failure_reason = EXCLUDED.failure_reason,
     started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at
-  WHERE agent_jobs.source = 'sandbox'
+  WHERE agent_jobs.source = 'sandbox' AND agent_jobs.user_id = COALESCE($12, agent_jobs.user_id)
   RETURNING id
 ) ${notifyStatus('s')}`);
 
 const COLUMNS = 'id, title, status, user_id, project_dir, success, failure_reason, created_at, started_at, completed_at, description';
 const ORDER = 'ORDER BY created_at DESC, seq DESC';
-const GET = sql(`SELECT ${COLUMNS} FROM agent_jobs WHERE id = $1 AND source = 'sandbox'`);
+// The owner parameter: only jobs of that user pass (every job when it is null).
+const GET = sql(`SELECT ${COLUMNS} FROM agent_jobs WHERE id = $1 AND source = 'sandbox' AND user_id = COALESCE($2, user_id)`);
 const LIST = sql(`SELECT ${COLUMNS} FROM agent_jobs WHERE source = 'sandbox' ${ORDER}`);
 const LIST_FOR_USER = sql(`SELECT ${COLUMNS} FROM agent_jobs WHERE source = 'sandbox' AND user_id = $1 ${ORDER}`);
 const UPDATE_STATUS = sql(`WITH u AS (
   UPDATE agent_jobs SET status = $2, success = COALESCE($3, success), failure_reason = COALESCE($4, failure_reason),
     started_at = COALESCE($5, started_at), completed_at = COALESCE($6, completed_at)
-  WHERE id = $1 AND source = 'sandbox' RETURNING id
+  WHERE id = $1 AND source = 'sandbox' AND user_id = COALESCE($7, user_id) RETURNING id
 ) ${notifyStatus('u')}`);
 const CLEANUP = sql(`WITH u AS (
   UPDATE agent_jobs SET status = 'interrupted', failure_reason = 'Process restarted', completed_at = $1
@@ -42,20 +42,21 @@ const CLEANUP = sql(`WITH u AS (
 const SUMMARY = sql("SELECT status, count(*) AS n FROM agent_jobs WHERE source = 'sandbox' GROUP BY status");
 const SUMMARY_FOR_USER = sql("SELECT status, count(*) AS n FROM agent_jobs WHERE source = 'sandbox' AND user_id = $1 GROUP BY status");
 const BELONGS = sql("SELECT 1 AS x FROM agent_jobs WHERE id = $1 AND user_id = $2 AND source = 'sandbox'");
-const SET_MODE = sql("UPDATE agent_jobs SET job_mode = $2 WHERE id = $1 AND source = 'sandbox'");
-const GET_MODE = sql("SELECT job_mode AS m FROM agent_jobs WHERE id = $1 AND source = 'sandbox'");
+const SET_MODE = sql("UPDATE agent_jobs SET job_mode = $2 WHERE id = $1 AND source = 'sandbox' AND user_id = COALESCE($3, user_id)");
+const GET_MODE = sql("SELECT job_mode AS m FROM agent_jobs WHERE id = $1 AND source = 'sandbox' AND user_id = COALESCE($2, user_id)");
 // Lock the job row (not its key: foreign-key checks of other inserts go on),
 // then take the next id, insert and notify; the lock is held to commit.
-const SAVE_EVENT = sql(`WITH j AS (SELECT id FROM agent_jobs WHERE id = $1 FOR NO KEY UPDATE),
+const SAVE_EVENT = sql(`WITH j AS (SELECT id FROM agent_jobs WHERE id = $1 AND user_id = COALESCE($5, user_id) FOR NO KEY UPDATE),
   e AS (INSERT INTO job_events (job_id, event_type, data, created_at) SELECT j.id, $2::text, $3::jsonb, $4::timestamptz FROM j RETURNING id, job_id)
   SELECT e.id, pg_notify('${JOB_EVENTS_CHANNEL}', 'e:' || e.job_id::text) AS n FROM e`);
-const EVENT_COLUMNS = 'SELECT id, job_id, event_type, data, created_at FROM job_events WHERE job_id = $1';
+const EVENT_COLUMNS = `SELECT id, job_id, event_type, data, created_at FROM job_events WHERE job_id = $1
+  AND EXISTS (SELECT 1 FROM agent_jobs j WHERE j.id = $1 AND j.user_id = COALESCE($2, j.user_id))`;
 const EVENTS_ALL = sql(`${EVENT_COLUMNS} ORDER BY id`);
-const EVENTS_LAST = sql(`SELECT * FROM (${EVENT_COLUMNS} ORDER BY id DESC LIMIT $2) t ORDER BY id`);
+const EVENTS_LAST = sql(`SELECT * FROM (${EVENT_COLUMNS} ORDER BY id DESC LIMIT $3) t ORDER BY id`);
 // As text, so followers know each payload's size without serialising it again.
 const EVENTS_AFTER = sql('SELECT id, job_id, event_type, data::text AS data, created_at FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3');
 const MAX_EVENT = sql('SELECT max(id) AS m FROM job_events WHERE job_id = $1');
-const JOB_STATE = sql('SELECT source, status FROM agent_jobs WHERE id = $1');
+const JOB_STATE = sql('SELECT source, status FROM agent_jobs WHERE id = $1 AND user_id = COALESCE($2, user_id)');
 
 interface Row {
   id: string;
@@ -121,8 +122,8 @@ export function pgJobEventHub(url: string, acquireTimeoutMs: number, onError?: (
           bytes: r.data.length,
         })),
       maxEventId: async (jobId) => (await pool.one<{ m: number | null }>(MAX_EVENT, [jobId]))?.m ?? 0,
-      jobTerminal: async (jobId) => {
-        const r = await pool.one<{ source: string; status: string }>(JOB_STATE, [jobId]);
+      jobTerminal: async (jobId, owner) => {
+        const r = await pool.one<{ source: string; status: string }>(JOB_STATE, [jobId, owner ?? null]);
         return r ? isTerminal(r.source, r.status) : undefined;
       },
     },
@@ -139,7 +140,8 @@ export function pgJobEventHub(url: string, acquireTimeoutMs: number, onError?: (
   };
 }
 
-export function pgSandbox(pool: PgPool, hub: JobEventHub): SandboxStore {
+/** `owner`: id-keyed methods see only that user's jobs (null: everyone's). */
+export function pgSandbox(pool: PgPool, hub: JobEventHub, owner: string | null): SandboxStore {
   return {
     async saveSandboxJob(j) {
       const rows = await pool.rows(SAVE, [
@@ -154,19 +156,20 @@ export function pgSandbox(pool: PgPool, hub: JobEventHub): SandboxStore {
         j.createdAt.toISOString(),
         j.startedAt ? j.startedAt.toISOString() : null,
         j.completedAt ? j.completedAt.toISOString() : null,
+        owner,
       ]);
-      if (rows.length === 0) throw otherKind('job.id', j.id, 'direct');
+      if (rows.length === 0) throw idTaken('job.id', j.id);
     },
 
     async getSandboxJob(id) {
-      const r = await pool.one<Row>(GET, [id]);
+      const r = await pool.one<Row>(GET, [id, owner]);
       return r ? toRecord(r) : null;
     },
 
     listSandboxJobs: async () => (await pool.rows<Row>(LIST)).map(toRecord),
 
     async updateSandboxJobStatus(id, status, success, message, startedAt, completedAt) {
-      await pool.rows(UPDATE_STATUS, [id, status, success, message, startedAt ? startedAt.toISOString() : null, completedAt ? completedAt.toISOString() : null]);
+      await pool.rows(UPDATE_STATUS, [id, status, success, message, startedAt ? startedAt.toISOString() : null, completedAt ? completedAt.toISOString() : null, owner]);
     },
 
     cleanupStaleSandboxJobs: async () => (await pool.rows(CLEANUP, [now().toISOString()])).length,
@@ -177,22 +180,23 @@ export function pgSandbox(pool: PgPool, hub: JobEventHub): SandboxStore {
     sandboxJobBelongsToUser: async (jobId, userId) => (await pool.one(BELONGS, [jobId, userId])) !== undefined,
 
     async updateSandboxJobMode(id, mode) {
-      await pool.exec(SET_MODE, [id, mode]);
+      await pool.exec(SET_MODE, [id, mode, owner]);
     },
 
-    getSandboxJobMode: async (id) => (await pool.one<{ m: string }>(GET_MODE, [id]))?.m ?? null,
+    getSandboxJobMode: async (id) => (await pool.one<{ m: string }>(GET_MODE, [id, owner]))?.m ?? null,
 
     async saveJobEvent(jobId, eventType, data) {
-      const r = await pool.one<{ id: number }>(SAVE_EVENT, [jobId, eventType, JSON.stringify(data), now().toISOString()]);
-      if (!r) throw new StoreError('failed_precondition', `job_id: job ${jobId} does not exist`);
+      const r = await pool.one<{ id: number }>(SAVE_EVENT, [jobId, eventType, JSON.stringify(data), now().toISOString(), owner]);
+      if (!r) throw jobMissing('job_id', jobId);
       return r.id;
     },
 
     async listJobEvents(jobId, limit) {
-      const rows = limit === null || limit === undefined ? await pool.rows<EventRow>(EVENTS_ALL, [jobId]) : await pool.rows<EventRow>(EVENTS_LAST, [jobId, limit]);
+      const rows =
+        limit === null || limit === undefined ? await pool.rows<EventRow>(EVENTS_ALL, [jobId, owner]) : await pool.rows<EventRow>(EVENTS_LAST, [jobId, owner, limit]);
       return rows.map(toEvent);
     },
 
-    streamJobEvents: (jobId, afterEventId, signal) => hub.follow(jobId, afterEventId, signal),
+    streamJobEvents: (jobId, afterEventId, signal) => hub.follow(jobId, afterEventId, signal, owner),
   };
 }

@@ -19,7 +19,7 @@ import {
   type WorkspaceStore,
 } from '../../store/workspace.js';
 import { branches, fuse, indexTerms, norm, queryTerms, tsquery, type Candidate } from '../../store/workspace-search.js';
-import { chunkInsertFailed } from '../workspace-errors.js';
+import { chunkInsertFailed, documentMissing } from '../workspace-errors.js';
 import { sql, type PgPool } from './pool.js';
 
 const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
@@ -50,19 +50,24 @@ const toDoc = (r: DocRow): MemoryDocument => ({
 const agentKey = (agentId: string | null) => agentId ?? '';
 
 const GET_BY_PATH = sql(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE ${SCOPE} AND path = $3`);
-const GET_BY_ID = sql(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE id = $1`);
+// The owner parameter: only documents of that user (and their chunks) pass; every one when it is null.
+const GET_BY_ID = sql(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE id = $1 AND user_id = COALESCE($2, user_id)`);
 const INSERT_DOC = sql(`INSERT INTO memory_documents (id, user_id, agent_id, path, content, created_at, updated_at, metadata)
   VALUES ($1, $2, $3, $4, '', $5, $5, '{}') ON CONFLICT DO NOTHING RETURNING ${DOC_COLUMNS}`);
-const UPDATE_DOC = sql('UPDATE memory_documents SET content = $2, updated_at = $3 WHERE id = $1');
+const UPDATE_DOC = sql('UPDATE memory_documents SET content = $2, updated_at = $3 WHERE id = $1 AND user_id = COALESCE($4, user_id)');
 const DELETE_DOC = sql(`DELETE FROM memory_documents WHERE ${SCOPE} AND path = $3 RETURNING id`);
 const DELETE_DOC_CHUNKS = sql('DELETE FROM memory_chunks WHERE document_id = $1');
+const ownedChunks = (n: number) => `EXISTS (SELECT 1 FROM memory_documents d WHERE d.id = memory_chunks.document_id AND d.user_id = COALESCE($${n}, d.user_id))`;
+const DELETE_CHUNKS = sql(`DELETE FROM memory_chunks WHERE document_id = $1 AND ${ownedChunks(2)}`);
 const LIST_ROOT = sql(`SELECT path, updated_at, left(content, 200) AS preview FROM memory_documents WHERE ${SCOPE}`);
 const LIST_DIR = sql(`SELECT path, updated_at, left(content, 200) AS preview FROM memory_documents WHERE ${SCOPE} AND path >= $3 AND path < $4`);
 const LIST_PATHS = sql(`SELECT path FROM memory_documents WHERE ${SCOPE} ORDER BY path`);
 const LIST_DOCS = sql(`SELECT ${DOC_COLUMNS} FROM memory_documents WHERE ${SCOPE} ORDER BY updated_at DESC, seq DESC`);
+// From the document row itself: a document that is missing (or not the owner's) inserts nothing.
 const INSERT_CHUNK = sql(`INSERT INTO memory_chunks (id, document_id, chunk_index, content, content_tsv, word_count, embedding, embedding_norm, created_at)
-  VALUES ($1, $2, $3, $4, array_to_tsvector($5::text[]), $6, $7::real[], $8, $9)`);
-const UPDATE_EMBEDDING = sql('UPDATE memory_chunks SET embedding = $2::real[], embedding_norm = $3 WHERE id = $1');
+  SELECT $1::uuid, d.id, $3::integer, $4::text, array_to_tsvector($5::text[]), $6::integer, $7::real[], $8::float8, $9::timestamptz
+  FROM memory_documents d WHERE d.id = $2::uuid AND d.user_id = COALESCE($10::text, d.user_id)`);
+const UPDATE_EMBEDDING = sql(`UPDATE memory_chunks SET embedding = $2::real[], embedding_norm = $3 WHERE id = $1 AND ${ownedChunks(4)}`);
 const UNEMBEDDED = sql(`SELECT c.id, c.document_id, c.chunk_index, c.content, c.created_at
   FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
   WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NULL
@@ -121,7 +126,8 @@ const floats = (e: Float32Array) => arrayParam(Array.from(e));
 /** How the vector branch runs: pgvector pre-selection, or exact scoring alone. */
 export type PgVectorMethod = 'pgvector' | 'exact';
 
-export function pgWorkspace(pool: PgPool, vectorMethod: () => PgVectorMethod): WorkspaceStore {
+/** `owner`: id-keyed methods see only that user's documents and chunks (null: everyone's). */
+export function pgWorkspace(pool: PgPool, owner: string | null, vectorMethod: () => PgVectorMethod): WorkspaceStore {
   const byPath = (userId: string, agentId: string | null, path: string) => pool.one<DocRow>(GET_BY_PATH, [userId, agentKey(agentId), path]);
   return {
     async getDocumentByPath(userId, agentId, path) {
@@ -131,7 +137,7 @@ export function pgWorkspace(pool: PgPool, vectorMethod: () => PgVectorMethod): W
     },
 
     async getDocumentById(id) {
-      const r = await pool.one<DocRow>(GET_BY_ID, [id]);
+      const r = await pool.one<DocRow>(GET_BY_ID, [id, owner]);
       if (!r) throw documentIdNotFound(id);
       return toDoc(r);
     },
@@ -146,7 +152,7 @@ export function pgWorkspace(pool: PgPool, vectorMethod: () => PgVectorMethod): W
     },
 
     async updateDocument(id, content) {
-      await pool.exec(UPDATE_DOC, [id, content, now().toISOString()]);
+      await pool.exec(UPDATE_DOC, [id, content, now().toISOString(), owner]);
     },
 
     async deleteDocumentByPath(userId, agentId, path) {
@@ -175,13 +181,13 @@ export function pgWorkspace(pool: PgPool, vectorMethod: () => PgVectorMethod): W
     listDocuments: async (userId, agentId) => (await pool.rows<DocRow>(LIST_DOCS, [userId, agentKey(agentId)])).map(toDoc),
 
     async deleteChunks(documentId) {
-      await pool.exec(DELETE_DOC_CHUNKS, [documentId]);
+      await pool.exec(DELETE_CHUNKS, [documentId, owner]);
     },
 
     async insertChunk(documentId, chunkIndex, content, embedding) {
       const { terms, wordCount } = indexTerms(content);
       const id = randomUUID();
-      await pool
+      const inserted = await pool
         .exec(INSERT_CHUNK, [
           id,
           documentId,
@@ -192,13 +198,15 @@ export function pgWorkspace(pool: PgPool, vectorMethod: () => PgVectorMethod): W
           embedding ? floats(embedding) : null,
           embedding ? norm(embedding) : null,
           now().toISOString(),
+          owner,
         ])
         .catch(chunkInsertFailed(documentId, chunkIndex));
+      if (inserted === 0) throw documentMissing(documentId);
       return id;
     },
 
     async updateChunkEmbedding(chunkId, embedding) {
-      await pool.exec(UPDATE_EMBEDDING, [chunkId, floats(embedding), norm(embedding)]);
+      await pool.exec(UPDATE_EMBEDDING, [chunkId, floats(embedding), norm(embedding), owner]);
     },
 
     getChunksWithoutEmbeddings: async (userId, agentId, limit) =>

@@ -4,6 +4,7 @@ import type { Database } from '../../store/database.js';
 import { invalidArgument } from '../../store/errors.js';
 import { JOB_STATES, type ActionRecord, type AgentJobRecord, type JobContext, type JobState } from '../../store/jobs.js';
 import type { ServiceImpl } from '../bridge.js';
+import { storesFor } from '../stores.js';
 import { int, jsonFromValue, optDate, optTs, requiredDate, ts, valueFromJson } from '../convert.js';
 
 /** Wire enum → stored state; UNSPECIFIED or a number this build does not know is INVALID_ARGUMENT. */
@@ -121,59 +122,62 @@ const actionToWire = (a: ActionRecord) => ({
   executedAt: ts(a.executedAt),
 });
 
-export const jobService = (db: Database): ServiceImpl<typeof JobStore.method> => ({
-  saveJob: async (r) => {
-    await db.saveJob(jobFromWire(r.job));
-    return {};
-  },
-  getJob: async (r) => {
-    const j = await db.getJob(r.id);
-    return { job: j ? jobToWire(j) : undefined };
-  },
-  updateJobStatus: async (r) => {
-    await db.updateJobStatus(r.id, stateFromWire('status', r.status), r.failureReason ?? null);
-    return {};
-  },
-  markJobStuck: async (r) => {
-    await db.markJobStuck(r.id);
-    return {};
-  },
-  getStuckJobs: async () => ({ ids: await db.getStuckJobs() }),
-  listAgentJobs: async () => ({ jobs: (await db.listAgentJobs()).map(recordToWire) }),
-  agentJobSummary: async () => {
-    const s = await db.agentJobSummary();
-    return {
-      total: BigInt(s.total),
-      pending: BigInt(s.pending),
-      inProgress: BigInt(s.inProgress),
-      completed: BigInt(s.completed),
-      failed: BigInt(s.failed),
-      stuck: BigInt(s.stuck),
-    };
-  },
-  getAgentJobFailureReason: async (r) => ({ failureReason: (await db.getAgentJobFailureReason(r.id)) ?? undefined }),
-  saveAction: async (r) => {
-    await db.saveAction(r.jobId, actionFromWire(r.action));
-    return {};
-  },
-  getJobActions: async (r) => ({ actions: (await db.getJobActions(r.jobId)).map(actionToWire) }),
-  recordLlmCall: async (r) => ({
-    id: await db.recordLlmCall({
-      jobId: r.jobId ?? null,
-      conversationId: r.conversationId ?? null,
-      provider: r.provider,
-      model: r.model,
-      inputTokens: int('input_tokens', r.inputTokens),
-      outputTokens: int('output_tokens', r.outputTokens),
-      cost: r.cost,
-      purpose: r.purpose ?? null,
+export const jobService = (db: Database): ServiceImpl<typeof JobStore.method> => {
+  const stores = storesFor(db);
+  return {
+    saveJob: async (r, ctx) => {
+      await stores(ctx).saveJob(jobFromWire(r.job));
+      return {};
+    },
+    getJob: async (r, ctx) => {
+      const j = await stores(ctx).getJob(r.id);
+      return { job: j ? jobToWire(j) : undefined };
+    },
+    updateJobStatus: async (r, ctx) => {
+      await stores(ctx).updateJobStatus(r.id, stateFromWire('status', r.status), r.failureReason ?? null);
+      return {};
+    },
+    markJobStuck: async (r, ctx) => {
+      await stores(ctx).markJobStuck(r.id);
+      return {};
+    },
+    getStuckJobs: async (_r, ctx) => ({ ids: await stores(ctx).getStuckJobs() }),
+    listAgentJobs: async (_r, ctx) => ({ jobs: (await stores(ctx).listAgentJobs()).map(recordToWire) }),
+    agentJobSummary: async (_r, ctx) => {
+      const s = await stores(ctx).agentJobSummary();
+      return {
+        total: BigInt(s.total),
+        pending: BigInt(s.pending),
+        inProgress: BigInt(s.inProgress),
+        completed: BigInt(s.completed),
+        failed: BigInt(s.failed),
+        stuck: BigInt(s.stuck),
+      };
+    },
+    getAgentJobFailureReason: async (r, ctx) => ({ failureReason: (await stores(ctx).getAgentJobFailureReason(r.id)) ?? undefined }),
+    saveAction: async (r, ctx) => {
+      await stores(ctx).saveAction(r.jobId, actionFromWire(r.action));
+      return {};
+    },
+    getJobActions: async (r, ctx) => ({ actions: (await stores(ctx).getJobActions(r.jobId)).map(actionToWire) }),
+    recordLlmCall: async (r, ctx) => ({
+      id: await stores(ctx).recordLlmCall({
+        jobId: r.jobId ?? null,
+        conversationId: r.conversationId ?? null,
+        provider: r.provider,
+        model: r.model,
+        inputTokens: int('input_tokens', r.inputTokens),
+        outputTokens: int('output_tokens', r.outputTokens),
+        cost: r.cost,
+        purpose: r.purpose ?? null,
+      }),
     }),
-  }),
-  saveEstimationSnapshot: async (r) => ({
-    id: await db.saveEstimationSnapshot(r.jobId, r.category, r.toolNames, r.estimatedCost, int('estimated_time_secs', r.estimatedTimeSecs), r.estimatedValue),
-  }),
-  updateEstimationActuals: async (r) => {
-    await db.updateEstimationActuals(r.id, r.actualCost, int('actual_time_secs', r.actualTimeSecs), r.actualValue ?? null);
-    return {};
-  },
-});
+    saveEstimationSnapshot: async (r, ctx) => ({
+      id: await stores(ctx).saveEstimationSnapshot(r.jobId, r.category, r.toolNames, r.estimatedCost, int('estimated_time_secs', r.estimatedTimeSecs), r.estimatedValue),
+    }),
+    updateEstimationActuals: async (r, ctx) => {
+      await stores(ctx).updateEstimationActuals(r.id, r.actualCost, int('actual_time_secs', r.actualTimeSecs), r.actualValue ?? null);
+      return {};
+    },
+  };
+};

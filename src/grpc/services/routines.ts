@@ -26,6 +26,7 @@ import {
   type Trigger,
 } from '../../store/routines.js';
 import type { ServiceImpl } from '../bridge.js';
+import { storesFor } from '../stores.js';
 import { dateFromTimestamp, int, jsonFromValue, optDate, optTs, requiredDate, ts, valueFromJson } from '../convert.js';
 
 const STATUS_TO_WIRE: Record<RunStatus, WireRunStatus> = {
@@ -211,47 +212,50 @@ const runToWire = (r: RoutineRun): MessageInitShape<typeof RoutineRunSchema> => 
 
 const optRoutine = (r: Routine | null) => ({ routine: r ? routineToWire(r) : undefined });
 
-export const routineService = (db: Database): ServiceImpl<typeof RoutineStore.method> => ({
-  createRoutine: async (r) => ({ routine: routineToWire(await db.createRoutine(routineFromWire(r.routine))) }),
-  getRoutine: async (r) => optRoutine(await db.getRoutine(r.id)),
-  getRoutineByName: async (r) => optRoutine(await db.getRoutineByName(r.userId, r.name)),
-  listRoutines: async (r) => ({ routines: (await db.listRoutines(r.userId)).map(routineToWire) }),
-  listAllRoutines: async () => ({ routines: (await db.listAllRoutines()).map(routineToWire) }),
-  listEventRoutines: async () => ({ routines: (await db.listEventRoutines()).map(routineToWire) }),
-  listDueCronRoutines: async () => ({ routines: (await db.listDueCronRoutines()).map(routineToWire) }),
-  updateRoutine: async (r) => optRoutine(await db.updateRoutine(routineFromWire(r.routine))),
-  updateRoutineRuntime: async (r) => {
-    await db.updateRoutineRuntime(
-      r.id,
-      requiredDate('last_run_at', r.lastRunAt),
-      optDate('next_fire_at', r.nextFireAt),
-      int('run_count', r.runCount),
-      int('consecutive_failures', r.consecutiveFailures),
-      r.state ? jsonFromValue('state', r.state) : null,
-    );
-    return {};
-  },
-  deleteRoutine: async (r) => ({ deleted: await db.deleteRoutine(r.id) }),
-  createRoutineRun: async (r) => {
-    await db.createRoutineRun(runFromWire(r.run));
-    return {};
-  },
-  completeRoutineRun: async (r) => {
-    await db.completeRoutineRun(r.id, statusFromWire('status', r.status), r.resultSummary ?? null, r.tokensUsed ?? null);
-    return {};
-  },
-  listRoutineRuns: async (r) => ({ runs: (await db.listRoutineRuns(r.routineId, int('limit', r.limit))).map(runToWire) }),
-  countRunningRoutineRuns: async (r) => ({ count: BigInt(await db.countRunningRoutineRuns(r.routineId)) }),
-  countRunningRoutineRunsBatch: async (r) => {
-    const m = await db.countRunningRoutineRunsBatch(r.routineIds);
-    return { counts: Object.fromEntries([...m].map(([id, n]) => [id, BigInt(n)])) };
-  },
-  linkRoutineRunToJob: async (r) => {
-    await db.linkRoutineRunToJob(r.runId, r.jobId);
-    return {};
-  },
-  listDispatchedRoutineRuns: async () => ({ runs: (await db.listDispatchedRoutineRuns()).map(runToWire) }),
-  claimDueCronRoutines: async (r) => ({
-    claims: (await db.claimDueCronRoutines(r.owner, int('limit', r.limit))).map((c) => ({ routine: routineToWire(c.routine), fireAt: ts(c.fireAt) })),
-  }),
-});
+export const routineService = (db: Database): ServiceImpl<typeof RoutineStore.method> => {
+  const stores = storesFor(db);
+  return {
+    createRoutine: async (r, ctx) => ({ routine: routineToWire(await stores(ctx).createRoutine(routineFromWire(r.routine))) }),
+    getRoutine: async (r, ctx) => optRoutine(await stores(ctx).getRoutine(r.id)),
+    getRoutineByName: async (r, ctx) => optRoutine(await stores(ctx).getRoutineByName(r.userId, r.name)),
+    listRoutines: async (r, ctx) => ({ routines: (await stores(ctx).listRoutines(r.userId)).map(routineToWire) }),
+    listAllRoutines: async (_r, ctx) => ({ routines: (await stores(ctx).listAllRoutines()).map(routineToWire) }),
+    listEventRoutines: async (_r, ctx) => ({ routines: (await stores(ctx).listEventRoutines()).map(routineToWire) }),
+    listDueCronRoutines: async (_r, ctx) => ({ routines: (await stores(ctx).listDueCronRoutines()).map(routineToWire) }),
+    updateRoutine: async (r, ctx) => optRoutine(await stores(ctx).updateRoutine(routineFromWire(r.routine))),
+    updateRoutineRuntime: async (r, ctx) => {
+      await stores(ctx).updateRoutineRuntime(
+        r.id,
+        requiredDate('last_run_at', r.lastRunAt),
+        optDate('next_fire_at', r.nextFireAt),
+        int('run_count', r.runCount),
+        int('consecutive_failures', r.consecutiveFailures),
+        r.state ? jsonFromValue('state', r.state) : null,
+      );
+      return {};
+    },
+    deleteRoutine: async (r, ctx) => ({ deleted: await stores(ctx).deleteRoutine(r.id) }),
+    createRoutineRun: async (r, ctx) => {
+      await stores(ctx).createRoutineRun(runFromWire(r.run));
+      return {};
+    },
+    completeRoutineRun: async (r, ctx) => {
+      await stores(ctx).completeRoutineRun(r.id, statusFromWire('status', r.status), r.resultSummary ?? null, r.tokensUsed ?? null);
+      return {};
+    },
+    listRoutineRuns: async (r, ctx) => ({ runs: (await stores(ctx).listRoutineRuns(r.routineId, int('limit', r.limit))).map(runToWire) }),
+    countRunningRoutineRuns: async (r, ctx) => ({ count: BigInt(await stores(ctx).countRunningRoutineRuns(r.routineId)) }),
+    countRunningRoutineRunsBatch: async (r, ctx) => {
+      const m = await stores(ctx).countRunningRoutineRunsBatch(r.routineIds);
+      return { counts: Object.fromEntries([...m].map(([id, n]) => [id, BigInt(n)])) };
+    },
+    linkRoutineRunToJob: async (r, ctx) => {
+      await stores(ctx).linkRoutineRunToJob(r.runId, r.jobId);
+      return {};
+    },
+    listDispatchedRoutineRuns: async (_r, ctx) => ({ runs: (await stores(ctx).listDispatchedRoutineRuns()).map(runToWire) }),
+    claimDueCronRoutines: async (r, ctx) => ({
+      claims: (await stores(ctx).claimDueCronRoutines(r.owner, int('limit', r.limit))).map((c) => ({ routine: routineToWire(c.routine), fireAt: ts(c.fireAt) })),
+    }),
+  };
+};

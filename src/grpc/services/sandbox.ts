@@ -5,6 +5,7 @@ import type { Database } from '../../store/database.js';
 import { invalidArgument, StoreError } from '../../store/errors.js';
 import { SANDBOX_STATUSES, type JobEventRecord, type SandboxJobRecord, type SandboxJobSummary, type SandboxStatus } from '../../store/sandbox.js';
 import type { ServiceImpl } from '../bridge.js';
+import { storesFor } from '../stores.js';
 import { int, jsonFromValue, optDate, optTs, requiredDate, ts, valueFromJson } from '../convert.js';
 
 export function statusFromWire(field: string, s: WireStatus): SandboxStatus {
@@ -66,47 +67,50 @@ export const eventToWire = (e: JobEventRecord) => ({
 });
 
 /** `shutdown` aborts when the daemon stops: open event streams then end with UNAVAILABLE. */
-export const sandboxService = (db: Database, shutdown?: AbortSignal): ServiceImpl<typeof SandboxStore.method> => ({
-  saveSandboxJob: async (r) => {
-    await db.saveSandboxJob(jobFromWire(r.job));
-    return {};
-  },
-  getSandboxJob: async (r) => {
-    const j = await db.getSandboxJob(r.id);
-    return { job: j ? jobToWire(j) : undefined };
-  },
-  listSandboxJobs: async () => ({ jobs: (await db.listSandboxJobs()).map(jobToWire) }),
-  updateSandboxJobStatus: async (r) => {
-    await db.updateSandboxJobStatus(
-      r.id,
-      statusFromWire('status', r.status),
-      r.success ?? null,
-      r.message ?? null,
-      optDate('started_at', r.startedAt),
-      optDate('completed_at', r.completedAt),
-    );
-    return {};
-  },
-  cleanupStaleSandboxJobs: async () => ({ count: BigInt(await db.cleanupStaleSandboxJobs()) }),
-  sandboxJobSummary: async () => ({ summary: summaryToWire(await db.sandboxJobSummary()) }),
-  listSandboxJobsForUser: async (r) => ({ jobs: (await db.listSandboxJobsForUser(r.userId)).map(jobToWire) }),
-  sandboxJobSummaryForUser: async (r) => ({ summary: summaryToWire(await db.sandboxJobSummaryForUser(r.userId)) }),
-  sandboxJobBelongsToUser: async (r) => ({ belongs: await db.sandboxJobBelongsToUser(r.jobId, r.userId) }),
-  updateSandboxJobMode: async (r) => {
-    await db.updateSandboxJobMode(r.id, r.mode);
-    return {};
-  },
-  getSandboxJobMode: async (r) => ({ mode: (await db.getSandboxJobMode(r.id)) ?? undefined }),
-  saveJobEvent: async (r) => ({ id: BigInt(await db.saveJobEvent(r.jobId, r.eventType, jsonFromValue('data', r.data))) }),
-  listJobEvents: async (r) => ({
-    events: (await db.listJobEvents(r.jobId, r.limit === undefined ? null : int('limit', r.limit))).map(eventToWire),
-  }),
-  streamJobEvents: async (r, send, ctx) => {
-    const signal = shutdown ? AbortSignal.any([ctx.signal, shutdown]) : ctx.signal;
-    const stream = await db.streamJobEvents(r.jobId, int('after_event_id', r.afterEventId), signal);
-    for await (const e of stream) await send({ event: eventToWire(e) });
-    if (shutdown?.aborted) throw new StoreError('unavailable', 'daemon is shutting down: resume with after_event_id = the last id received');
-    // Cancelled or past its deadline: end with that status, not OK.
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-  },
-});
+export const sandboxService = (db: Database, shutdown?: AbortSignal): ServiceImpl<typeof SandboxStore.method> => {
+  const stores = storesFor(db);
+  return {
+    saveSandboxJob: async (r, ctx) => {
+      await stores(ctx).saveSandboxJob(jobFromWire(r.job));
+      return {};
+    },
+    getSandboxJob: async (r, ctx) => {
+      const j = await stores(ctx).getSandboxJob(r.id);
+      return { job: j ? jobToWire(j) : undefined };
+    },
+    listSandboxJobs: async (_r, ctx) => ({ jobs: (await stores(ctx).listSandboxJobs()).map(jobToWire) }),
+    updateSandboxJobStatus: async (r, ctx) => {
+      await stores(ctx).updateSandboxJobStatus(
+        r.id,
+        statusFromWire('status', r.status),
+        r.success ?? null,
+        r.message ?? null,
+        optDate('started_at', r.startedAt),
+        optDate('completed_at', r.completedAt),
+      );
+      return {};
+    },
+    cleanupStaleSandboxJobs: async (_r, ctx) => ({ count: BigInt(await stores(ctx).cleanupStaleSandboxJobs()) }),
+    sandboxJobSummary: async (_r, ctx) => ({ summary: summaryToWire(await stores(ctx).sandboxJobSummary()) }),
+    listSandboxJobsForUser: async (r, ctx) => ({ jobs: (await stores(ctx).listSandboxJobsForUser(r.userId)).map(jobToWire) }),
+    sandboxJobSummaryForUser: async (r, ctx) => ({ summary: summaryToWire(await stores(ctx).sandboxJobSummaryForUser(r.userId)) }),
+    sandboxJobBelongsToUser: async (r, ctx) => ({ belongs: await stores(ctx).sandboxJobBelongsToUser(r.jobId, r.userId) }),
+    updateSandboxJobMode: async (r, ctx) => {
+      await stores(ctx).updateSandboxJobMode(r.id, r.mode);
+      return {};
+    },
+    getSandboxJobMode: async (r, ctx) => ({ mode: (await stores(ctx).getSandboxJobMode(r.id)) ?? undefined }),
+    saveJobEvent: async (r, ctx) => ({ id: BigInt(await stores(ctx).saveJobEvent(r.jobId, r.eventType, jsonFromValue('data', r.data))) }),
+    listJobEvents: async (r, ctx) => ({
+      events: (await stores(ctx).listJobEvents(r.jobId, r.limit === undefined ? null : int('limit', r.limit))).map(eventToWire),
+    }),
+    streamJobEvents: async (r, send, ctx) => {
+      const signal = shutdown ? AbortSignal.any([ctx.signal, shutdown]) : ctx.signal;
+      const stream = await stores(ctx).streamJobEvents(r.jobId, int('after_event_id', r.afterEventId), signal);
+      for await (const e of stream) await send({ event: eventToWire(e) });
+      if (shutdown?.aborted) throw new StoreError('unavailable', 'daemon is shutting down: resume with after_event_id = the last id received');
+      // Cancelled or past its deadline: end with that status, not OK.
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+    },
+  };
+};

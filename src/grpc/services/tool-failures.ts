@@ -3,6 +3,7 @@ import { ToolFailureStore } from '../../gen/agentstore/v1/tool_failures_pb.js';
 import type { Database } from '../../store/database.js';
 import type { BrokenTool } from '../../store/tool-failures.js';
 import type { ServiceImpl } from '../bridge.js';
+import { storesFor } from '../stores.js';
 import { int, ts, valueFromJson } from '../convert.js';
 
 const tool = (t: BrokenTool) => ({
@@ -15,18 +16,21 @@ const tool = (t: BrokenTool) => ({
   repairAttempts: BigInt(t.repairAttempts),
 });
 
-export const toolFailureService = (db: Database): ServiceImpl<typeof ToolFailureStore.method> => ({
-  recordToolFailure: async (r) => {
-    await db.recordToolFailure(r.toolName, r.errorMessage);
-    return {};
-  },
-  getBrokenTools: async (r) => ({ tools: (await db.getBrokenTools(int('threshold', r.threshold))).map(tool) }),
-  markToolRepaired: async (r) => {
-    await db.markToolRepaired(r.toolName);
-    return {};
-  },
-  incrementRepairAttempts: async (r) => {
-    await db.incrementRepairAttempts(r.toolName);
-    return {};
-  },
-});
+export const toolFailureService = (db: Database): ServiceImpl<typeof ToolFailureStore.method> => {
+  const stores = storesFor(db);
+  return {
+    recordToolFailure: async (r, ctx) => {
+      await stores(ctx).recordToolFailure(r.toolName, r.errorMessage);
+      return {};
+    },
+    getBrokenTools: async (r, ctx) => ({ tools: (await stores(ctx).getBrokenTools(int('threshold', r.threshold))).map(tool) }),
+    markToolRepaired: async (r, ctx) => {
+      await stores(ctx).markToolRepaired(r.toolName);
+      return {};
+    },
+    incrementRepairAttempts: async (r, ctx) => {
+      await stores(ctx).incrementRepairAttempts(r.toolName);
+      return {};
+    },
+  };
+};

@@ -5,6 +5,7 @@ import type { Database } from '../../store/database.js';
 import { invalidArgument } from '../../store/errors.js';
 import { DEFAULT_SEARCH_CONFIG, type MemoryChunk, type MemoryDocument, type SearchConfig, type SearchResult, type WorkspaceEntry } from '../../store/workspace.js';
 import type { ServiceImpl } from '../bridge.js';
+import { storesFor } from '../stores.js';
 import { int, ts, valueFromJson } from '../convert.js';
 
 const document = (d: MemoryDocument) => ({
@@ -57,34 +58,37 @@ function searchConfig(c: WireSearchConfig | undefined): SearchConfig {
   };
 }
 
-export const workspaceService = (db: Database): ServiceImpl<typeof WorkspaceStore.method> => ({
-  getDocumentByPath: async (r) => ({ document: document(await db.getDocumentByPath(r.userId, r.agentId ?? null, r.path)) }),
-  getDocumentById: async (r) => ({ document: document(await db.getDocumentById(r.id)) }),
-  getOrCreateDocumentByPath: async (r) => ({ document: document(await db.getOrCreateDocumentByPath(r.userId, r.agentId ?? null, r.path)) }),
-  updateDocument: async (r) => {
-    await db.updateDocument(r.id, r.content);
-    return {};
-  },
-  deleteDocumentByPath: async (r) => {
-    await db.deleteDocumentByPath(r.userId, r.agentId ?? null, r.path);
-    return {};
-  },
-  listDirectory: async (r) => ({ entries: (await db.listDirectory(r.userId, r.agentId ?? null, r.directory)).map(entry) }),
-  listAllPaths: async (r) => ({ paths: await db.listAllPaths(r.userId, r.agentId ?? null) }),
-  listDocuments: async (r) => ({ documents: (await db.listDocuments(r.userId, r.agentId ?? null)).map(document) }),
-  deleteChunks: async (r) => {
-    await db.deleteChunks(r.documentId);
-    return {};
-  },
-  insertChunk: async (r) => ({ chunkId: await db.insertChunk(r.documentId, r.chunkIndex, r.content, optEmbedding(r.embedding)) }),
-  updateChunkEmbedding: async (r) => {
-    await db.updateChunkEmbedding(r.chunkId, Float32Array.from(r.embedding));
-    return {};
-  },
-  getChunksWithoutEmbeddings: async (r) => ({
-    chunks: (await db.getChunksWithoutEmbeddings(r.userId, r.agentId ?? null, int('limit', r.limit))).map(chunk),
-  }),
-  hybridSearch: async (r) => ({
-    results: (await db.hybridSearch(r.userId, r.agentId ?? null, r.query, optEmbedding(r.embedding), searchConfig(r.config))).map(result),
-  }),
-});
+export const workspaceService = (db: Database): ServiceImpl<typeof WorkspaceStore.method> => {
+  const stores = storesFor(db);
+  return {
+    getDocumentByPath: async (r, ctx) => ({ document: document(await stores(ctx).getDocumentByPath(r.userId, r.agentId ?? null, r.path)) }),
+    getDocumentById: async (r, ctx) => ({ document: document(await stores(ctx).getDocumentById(r.id)) }),
+    getOrCreateDocumentByPath: async (r, ctx) => ({ document: document(await stores(ctx).getOrCreateDocumentByPath(r.userId, r.agentId ?? null, r.path)) }),
+    updateDocument: async (r, ctx) => {
+      await stores(ctx).updateDocument(r.id, r.content);
+      return {};
+    },
+    deleteDocumentByPath: async (r, ctx) => {
+      await stores(ctx).deleteDocumentByPath(r.userId, r.agentId ?? null, r.path);
+      return {};
+    },
+    listDirectory: async (r, ctx) => ({ entries: (await stores(ctx).listDirectory(r.userId, r.agentId ?? null, r.directory)).map(entry) }),
+    listAllPaths: async (r, ctx) => ({ paths: await stores(ctx).listAllPaths(r.userId, r.agentId ?? null) }),
+    listDocuments: async (r, ctx) => ({ documents: (await stores(ctx).listDocuments(r.userId, r.agentId ?? null)).map(document) }),
+    deleteChunks: async (r, ctx) => {
+      await stores(ctx).deleteChunks(r.documentId);
+      return {};
+    },
+    insertChunk: async (r, ctx) => ({ chunkId: await stores(ctx).insertChunk(r.documentId, r.chunkIndex, r.content, optEmbedding(r.embedding)) }),
+    updateChunkEmbedding: async (r, ctx) => {
+      await stores(ctx).updateChunkEmbedding(r.chunkId, Float32Array.from(r.embedding));
+      return {};
+    },
+    getChunksWithoutEmbeddings: async (r, ctx) => ({
+      chunks: (await stores(ctx).getChunksWithoutEmbeddings(r.userId, r.agentId ?? null, int('limit', r.limit))).map(chunk),
+    }),
+    hybridSearch: async (r, ctx) => ({
+      results: (await stores(ctx).hybridSearch(r.userId, r.agentId ?? null, r.query, optEmbedding(r.embedding), searchConfig(r.config))).map(result),
+    }),
+  };
+};
