@@ -269,6 +269,9 @@ const CASES: Record<string, (f: Fixture) => Probe[]> = {
 
   // No user's data: any authenticated caller.
   'Admin/GetStatus': () => [{ bob: {}, expect: { code: grpc.status.OK }, control: false }],
+  // Daemon-wide: service tokens only. No control: on a daemon that is not a
+  // replica even the service token gets FAILED_PRECONDITION (test/grpc/replica.test.ts).
+  'Admin/Sync': () => [{ bob: {}, expect: 'denied', control: false }],
 };
 
 const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
