@@ -1,0 +1,42 @@
+// One side of a copy: a libSQL file or a PostgreSQL database, seen through
+// the few operations the copy needs. Both dialects implement it
+// (src/copy/libsql.ts, src/copy/postgres.ts); copy.ts never branches on
+// which one it holds.
+import type { AppliedMigration, Migration } from '../backends/migrations.js';
+import type { Table } from './tables.js';
+import type { BatchSizer, Row } from './values.js';
+
+export interface WriteMode {
+  /** Same key, different content: overwrite the target's row (else keep it). */
+  update: boolean;
+  /** Leave the seq column out, so the target numbers the new rows itself. */
+  renumber: boolean;
+}
+
+export interface Endpoint {
+  /** What the user named, safe to print (no password). */
+  readonly label: string;
+  /** The migrations this build ships for the dialect, and those the database has applied. */
+  knownMigrations(): Migration[];
+  appliedMigrations(): Promise<AppliedMigration[]>;
+  /** Applies pending migrations with the backend's own runner. */
+  migrate(): Promise<void>;
+  /** From now on every read sees one consistent snapshot (the source, which may still be in use). */
+  beginSnapshot(): Promise<void>;
+  embeddingDimension(): Promise<number | null>;
+  hasEmbeddings(): Promise<boolean>;
+  /** Records the dimension as the daemon does at boot (refused if embeddings of another one are stored). */
+  recordEmbeddingDimension(dimension: number): Promise<void>;
+  count(t: Table): Promise<number>;
+  /** Every row of `t` in insertion order (seq / counter, else key), in batches. */
+  stream(t: Table, sizer: BatchSizer): AsyncIterable<Row[]>;
+  /** This side's rows with the keys of `rows`, by key (see keyOf). */
+  lookup(t: Table, rows: Row[]): Promise<Map<string, Row>>;
+  /** Upserts `rows` by primary key in one transaction. */
+  write(t: Table, rows: Row[], mode: WriteMode): Promise<void>;
+  /** Highest value the table's counter has handed out (or holds). */
+  counterPosition(t: Table): Promise<bigint>;
+  /** Moves the counter forward so that it never hands out `to` or anything below. */
+  raiseCounter(t: Table, to: bigint): Promise<void>;
+  close(): Promise<void>;
+}

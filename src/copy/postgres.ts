@@ -1,0 +1,264 @@
+// The PostgreSQL side of a copy. Everything runs on one client of its own
+// (inside one REPEATABLE READ READ ONLY transaction when this database is the
+// source, so the copy sees one snapshot while daemons may still write), and
+// a batch is written with one INSERT … SELECT FROM unnest(…) per table, one
+// array parameter per column. Migrations and the embedding dimension go
+// through the backend's own runner and function on its pool.
+import type pg from 'pg';
+import { redactUrl } from '../config.js';
+import type { AppliedMigration } from '../backends/migrations.js';
+import { migratePostgres, pgMigrations } from '../backends/postgres/migrate.js';
+import { PgPool } from '../backends/postgres/pool.js';
+import { pgEmbeddingDimension } from '../backends/postgres/workspace.js';
+import { indexTerms } from '../store/workspace-search.js';
+import type { Endpoint, WriteMode } from './endpoint.js';
+import { columnIndex, pgName, type Column, type ColumnKind, type Table } from './tables.js';
+import { canonicalJson, canonicalTs, CopyError, floatBytes, floatsOfBytes, keyIndexes, keyOf, rowBytes, sortedTerms, where, type BatchSizer, type Row, type Value } from './values.js';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** The SELECT expression of a column: exact text wherever the driver would round or reparse. */
+function readExpr(col: Column): string {
+  const n = pgName(col);
+  switch (col.kind) {
+    case 'int':
+    case 'json':
+    case 'decimal':
+      return `${n}::text`;
+    case 'textArray':
+      return `to_json(${n})::text`;
+    case 'terms':
+      return `array_to_string(tsvector_to_array(${n}), ' ')`;
+    default:
+      return n;
+  }
+}
+
+/** The array type a column's batch is sent as (one unnest argument). */
+const ARRAY_TYPE: Record<ColumnKind, string> = {
+  uuid: 'uuid[]',
+  text: 'text[]',
+  int: 'int8[]',
+  real: 'float8[]',
+  bool: 'bool[]',
+  ts: 'timestamptz[]',
+  json: 'jsonb[]',
+  decimal: 'numeric[]',
+  // Sent as array literals (one text per row), cast per row.
+  textArray: 'text[]',
+  embedding: 'text[]',
+  terms: 'text[]',
+};
+
+const insertExpr = (col: Column, v: string): string =>
+  col.kind === 'textArray' ? `${v}::text[]` : col.kind === 'embedding' ? `${v}::real[]` : col.kind === 'terms' ? `array_to_tsvector(${v}::text[])` : v;
+
+/** A PostgreSQL array literal of strings. */
+const textArrayLiteral = (items: string[]): string => `{${items.map((s) => `"${s.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+/** A real[] literal; -0 keeps its sign. */
+const floatArrayLiteral = (b: Buffer): string => `{${floatsOfBytes(b).map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(',')}}`;
+
+function decode(t: Table, col: Column, v: unknown): Value {
+  if (v === null || v === undefined) return null;
+  const bad = (): never => {
+    throw new CopyError(`${where(t, col)}: unexpected stored value of type ${typeof v}`);
+  };
+  switch (col.kind) {
+    case 'uuid':
+    case 'text':
+    case 'int':
+    case 'decimal':
+      return typeof v === 'string' ? v : bad();
+    case 'real':
+      return typeof v === 'number' ? v : bad();
+    case 'bool':
+      return typeof v === 'boolean' ? v : bad();
+    case 'ts':
+      return canonicalTs(v, where(t, col));
+    case 'json':
+    case 'textArray':
+      return typeof v === 'string' ? canonicalJson(v, where(t, col)) : bad();
+    case 'embedding':
+      return Array.isArray(v) ? floatBytes(v as number[]) : bad();
+    case 'terms':
+      return typeof v === 'string' ? sortedTerms(v) : bad();
+  }
+}
+
+function encode(col: Column, v: Value): unknown {
+  if (v === null) return null;
+  if (col.kind === 'textArray') return textArrayLiteral(JSON.parse(v as string) as string[]);
+  if (col.kind === 'embedding') return floatArrayLiteral(v as Buffer);
+  return v;
+}
+
+export class PostgresEndpoint implements Endpoint {
+  private inSnapshot = false;
+
+  private constructor(
+    readonly label: string,
+    private readonly pool: PgPool,
+    private readonly client: pg.PoolClient,
+  ) {}
+
+  static async open(url: string): Promise<PostgresEndpoint> {
+    const label = redactUrl(url);
+    const pool = new PgPool({ url, size: 3, acquireTimeoutMs: CONNECT_TIMEOUT_MS });
+    try {
+      return new PostgresEndpoint(label, pool, await pool.connect());
+    } catch (e) {
+      await pool.close().catch(() => undefined);
+      const cause = (e as { cause?: unknown }).cause ?? e;
+      throw new CopyError(`cannot reach PostgreSQL at ${label} (${cause instanceof Error ? cause.message : String(cause)})`);
+    }
+  }
+
+  private async query(text: string, values: unknown[] = []): Promise<unknown[][]> {
+    return (await this.client.query({ text, values, rowMode: 'array' })).rows as unknown[][];
+  }
+
+  private async value(text: string, values: unknown[] = []): Promise<unknown> {
+    return (await this.query(text, values))[0]?.[0];
+  }
+
+  knownMigrations = pgMigrations;
+
+  async appliedMigrations(): Promise<AppliedMigration[]> {
+    if (!(await this.value("SELECT to_regclass('agentstore_schema_history') IS NOT NULL"))) return [];
+    return (await this.client.query<AppliedMigration>('SELECT version, name, checksum FROM agentstore_schema_history ORDER BY version')).rows;
+  }
+
+  migrate(): Promise<void> {
+    return migratePostgres(this.pool);
+  }
+
+  async beginSnapshot(): Promise<void> {
+    await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    this.inSnapshot = true;
+  }
+
+  async embeddingDimension(): Promise<number | null> {
+    const v = await this.value("SELECT value FROM workspace_meta WHERE key = 'embedding_dimension'");
+    return v === undefined ? null : Number(v);
+  }
+
+  async hasEmbeddings(): Promise<boolean> {
+    return (await this.value('SELECT EXISTS (SELECT 1 FROM memory_chunks WHERE embedding IS NOT NULL)')) === true;
+  }
+
+  recordEmbeddingDimension(dimension: number): Promise<void> {
+    return pgEmbeddingDimension(this.pool, dimension);
+  }
+
+  async count(t: Table): Promise<number> {
+    return Number(await this.value(`SELECT count(*)::text FROM ${t.name}`));
+  }
+
+  private selectList(t: Table): string {
+    return t.columns.map(readExpr).join(', ');
+  }
+
+  private decodeRow(t: Table, raw: unknown[]): Row {
+    return t.columns.map((col, i) => decode(t, col, raw[i]));
+  }
+
+  async *stream(t: Table, sizer: BatchSizer): AsyncIterable<Row[]> {
+    const order = [t.seq ?? t.counter ?? t.key].flat().map((n) => pgName(t.columns[columnIndex(t, n)]!));
+    // A cursor lives in a transaction: the snapshot's, or a read-only one of its own.
+    const own = !this.inSnapshot;
+    if (own) await this.client.query('BEGIN READ ONLY');
+    let ok = false;
+    try {
+      await this.client.query(`DECLARE copy_rows NO SCROLL CURSOR FOR SELECT ${this.selectList(t)} FROM ${t.name} ORDER BY ${order.join(', ')}`);
+      for (;;) {
+        const raw = await this.query(`FETCH ${sizer.rows} FROM copy_rows`);
+        if (raw.length === 0) break;
+        const batch = raw.map((r) => this.decodeRow(t, r));
+        sizer.observe(batch.length, batch.reduce((n, r) => n + rowBytes(r), 0));
+        yield batch;
+      }
+      await this.client.query('CLOSE copy_rows');
+      ok = true;
+    } finally {
+      if (own) await this.client.query(ok ? 'COMMIT' : 'ROLLBACK').catch(() => undefined);
+    }
+  }
+
+  async lookup(t: Table, rows: Row[]): Promise<Map<string, Row>> {
+    const idx = keyIndexes(t);
+    const keyCols = idx.map((i) => t.columns[i]!);
+    const match =
+      keyCols.length === 1
+        ? `${pgName(keyCols[0]!)} = ANY($1::${ARRAY_TYPE[keyCols[0]!.kind]})`
+        : `(${keyCols.map(pgName).join(', ')}) IN (SELECT * FROM unnest(${keyCols.map((col, j) => `$${j + 1}::${ARRAY_TYPE[col.kind]}`).join(', ')}))`;
+    const found = await this.query(
+      `SELECT ${this.selectList(t)} FROM ${t.name} WHERE ${match}`,
+      idx.map((i) => rows.map((r) => r[i])),
+    );
+    const out = new Map<string, Row>();
+    for (const raw of found) {
+      const row = this.decodeRow(t, raw);
+      out.set(keyOf(idx, row), row);
+    }
+    return out;
+  }
+
+  async write(t: Table, rows: Row[], mode: WriteMode): Promise<void> {
+    const seq = mode.renumber && t.seq ? columnIndex(t, t.seq) : -1;
+    const cols = t.columns.map((col, i) => ({ col, i })).filter(({ i }) => i !== seq);
+    const updated = cols.filter(({ col }) => !t.key.includes(col.name) && col.name !== t.seq).map(({ col }) => pgName(col));
+    const onConflict = mode.update
+      ? `DO UPDATE SET ${updated.map((n) => `${n} = EXCLUDED.${n}`).join(', ')}
+         WHERE (${updated.map((n) => `tgt.${n}::text`).join(', ')}) IS DISTINCT FROM (${updated.map((n) => `EXCLUDED.${n}::text`).join(', ')})`
+      : 'DO NOTHING';
+    // WITH ORDINALITY … ORDER BY: a renumbered batch takes its seq values in the source's order.
+    const sql = `INSERT INTO ${t.name} AS tgt (${cols.map(({ col }) => pgName(col)).join(', ')}) OVERRIDING SYSTEM VALUE
+      SELECT ${cols.map(({ col }, j) => insertExpr(col, `r.c${j}`)).join(', ')}
+        FROM unnest(${cols.map(({ col }, j) => `$${j + 1}::${ARRAY_TYPE[col.kind]}`).join(', ')}) WITH ORDINALITY AS r (${cols.map((_, j) => `c${j}`).join(', ')}, ord)
+       ORDER BY r.ord
+      ON CONFLICT (${t.key.join(', ')}) ${onConflict}`;
+    const derive = t.columns.some((col) => col.derived) ? columnIndex(t, 'content') : -1;
+    // Word data is rebuilt from the content exactly as insertChunk builds it.
+    const words = derive >= 0 ? rows.map((r) => indexTerms(r[derive] as string)) : null;
+    const params = cols.map(({ col, i }) =>
+      rows.map((r, k) => {
+        if (words && col.kind === 'terms') return textArrayLiteral(words[k]!.terms);
+        if (words && col.derived) return String(words[k]!.wordCount);
+        return encode(col, r[i]!);
+      }),
+    );
+    await this.client.query('BEGIN');
+    try {
+      await this.client.query(sql, params);
+      await this.client.query('COMMIT');
+    } catch (e) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async counterPosition(t: Table): Promise<bigint> {
+    const col = pgName(t.columns[columnIndex(t, t.counter!)]!);
+    const v = await this.value(
+      `SELECT GREATEST(COALESCE(pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass), 0), COALESCE((SELECT max(${col}) FROM ${t.name}), 0))::text`,
+      [t.name, col],
+    );
+    return BigInt(v as string);
+  }
+
+  async raiseCounter(t: Table, to: bigint): Promise<void> {
+    if (to < 1n) return;
+    const col = pgName(t.columns[columnIndex(t, t.counter!)]!);
+    await this.client.query(
+      `SELECT setval(pg_get_serial_sequence($1, $2), $3::bigint)
+        WHERE $3::bigint > COALESCE(pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass), 0)`,
+      [t.name, col, to.toString()],
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.inSnapshot) await this.client.query('ROLLBACK').catch(() => undefined);
+    this.client.release();
+    await this.pool.close();
+  }
+}
