@@ -94,6 +94,21 @@ export function describeError(e: unknown): string {
   return [e.message, typeof detail === 'string' ? detail : null, cause instanceof Error ? cause.message : null].filter(Boolean).join(': ');
 }
 
+/**
+ * Runs `fn` on every batch in order, one at a time, while the next batch is
+ * read: the source's reading and decoding overlap the target's work.
+ */
+async function eachBatch(batches: AsyncIterable<Row[]>, fn: (batch: Row[]) => Promise<void>): Promise<void> {
+  let inFlight: Promise<void> = Promise.resolve();
+  for await (const batch of batches) {
+    await inFlight; // rethrows the previous batch's failure
+    inFlight = fn(batch);
+    // Observed at once, so a failure is no unhandled rejection while the next batch is read.
+    inFlight.catch(() => undefined);
+  }
+  await inFlight;
+}
+
 interface Comparison {
   rows: number;
   matched: number;
@@ -117,7 +132,7 @@ async function compare(t: Table, from: Endpoint, to: Endpoint, ignoreSeq: boolea
   const fromSum = new Checksum();
   const toSum = new Checksum();
   const c: Comparison = { rows: 0, matched: 0, missing: 0, different: 0, missingKeys: [], differences: [], fromChecksum: '', toChecksum: '' };
-  for await (const batch of from.stream(t, new BatchSizer(batchSize))) {
+  await eachBatch(from.stream(t, new BatchSizer(batchSize)), async (batch) => {
     const found = await to.lookup(t, batch);
     for (const row of batch) {
       c.rows++;
@@ -137,7 +152,7 @@ async function compare(t: Table, from: Endpoint, to: Endpoint, ignoreSeq: boolea
       }
     }
     progress.advance(t.name, batch.length);
-  }
+  });
   c.fromChecksum = fromSum.hex();
   c.toChecksum = toSum.hex();
   return c;
@@ -248,16 +263,17 @@ async function copyRows(source: Endpoint, target: Endpoint, tables: Table[], tar
     // --merge into a table that already has rows: the target numbers the new
     // ones after its own, in the source's order.
     const mode = { update: o.merge, renumber: o.merge && t.seq !== undefined && targetCounts.get(t)! > 0 };
-    for await (const batch of source.stream(t, new BatchSizer(o.batchSize))) {
-      try {
+    try {
+      await eachBatch(source.stream(t, new BatchSizer(o.batchSize)), async (batch) => {
         await target.write(t, batch, mode);
-      } catch (e) {
-        throw new CopyError(
-          `writing ${t.name}: ${describeError(e)}\nThe batches written so far are committed; fix the cause and run the same command again to resume.`,
-        );
-      }
-      copied += batch.length;
-      o.progress.advance(t.name, batch.length);
+        copied += batch.length;
+        o.progress.advance(t.name, batch.length);
+      });
+    } catch (e) {
+      if (e instanceof CopyError) throw e;
+      throw new CopyError(
+        `writing ${t.name}: ${describeError(e)}\nThe batches written so far are committed; fix the cause and run the same command again to resume.`,
+      );
     }
   }
   return copied;

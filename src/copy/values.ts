@@ -50,19 +50,6 @@ export function canonicalTs(v: unknown, where: string): string {
 
 export const sortedTerms = (spaceJoined: string): string => (spaceJoined === '' ? '' : spaceJoined.split(' ').sort().join(' '));
 
-/** Little-endian float32 bytes of an embedding. */
-export function floatBytes(values: ArrayLike<number>): Buffer {
-  const b = Buffer.alloc(values.length * 4);
-  for (let i = 0; i < values.length; i++) b.writeFloatLE(values[i]!, i * 4);
-  return b;
-}
-
-export function floatsOfBytes(b: Buffer): number[] {
-  const out = new Array<number>(b.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(i * 4);
-  return out;
-}
-
 /** One row as text: what comparisons compare and checksums hash. `skip` leaves one column out. */
 export function encodeRow(row: Row, skip = -1): string {
   const parts = new Array<unknown>(row.length);
