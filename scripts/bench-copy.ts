@@ -32,13 +32,8 @@ const MESSAGES_PER_CONVERSATION = 100;
 const CHUNKS_PER_DOCUMENT = 10;
 const CONTENT = 'The quick brown fox jumps over the lazy dog; agentstore copy benchmark message of about a hundred chars.';
 
-let seed = 7;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+// Throughput does not depend on which words or floats: no seeded generator needed.
+const rand = Math.random;
 const VOCAB = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}`);
 const words = (n: number) => Array.from({ length: n }, () => VOCAB[Math.floor(rand() * VOCAB.length)]).join(' ');
 

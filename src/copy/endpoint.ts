@@ -3,8 +3,9 @@
 // (src/copy/libsql.ts, src/copy/postgres.ts); copy.ts never branches on
 // which one it holds.
 import type { AppliedMigration, Migration } from '../backends/migrations.js';
-import type { Table } from './tables.js';
-import type { BatchSizer, Row } from './values.js';
+import { indexTerms } from '../store/workspace-search.js';
+import { columnIndex, type Column, type Table } from './tables.js';
+import { keyIndexes, keyOf, type BatchSizer, type Row } from './values.js';
 
 export interface WriteMode {
   /** Same key, different content: overwrite the target's row (else keep it). */
@@ -39,4 +40,27 @@ export interface Endpoint {
   /** Moves the counter forward so that it never hands out `to` or anything below. */
   raiseCounter(t: Table, to: bigint): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The columns a write sends (seq left out when renumbering), and those an update overwrites (neither key nor seq). */
+export function writePlan(t: Table, mode: WriteMode): { cols: { col: Column; i: number }[]; updated: Column[] } {
+  const seq = mode.renumber && t.seq ? columnIndex(t, t.seq) : -1;
+  const cols = t.columns.map((col, i) => ({ col, i })).filter(({ i }) => i !== seq);
+  return { cols, updated: cols.map(({ col }) => col).filter((col) => !t.key.includes(col.name) && col.name !== t.seq) };
+}
+
+/** Per row, the word data of its content exactly as insertChunk builds it; null when the table has none. */
+export function derivedWords(t: Table, rows: Row[]): { terms: string[]; wordCount: number }[] | null {
+  if (!t.columns.some((col) => col.derived)) return null;
+  const content = columnIndex(t, 'content');
+  return rows.map((r) => indexTerms(r[content] as string));
+}
+
+/** The order a table is streamed in: insertion order where the table keeps one, else its key. */
+export const streamOrder = (t: Table): Column[] => [t.seq ?? t.counter ?? t.key].flat().map((n) => t.columns[columnIndex(t, n)]!);
+
+/** Rows by their key (keyOf). */
+export function byKey(t: Table, rows: Row[]): Map<string, Row> {
+  const idx = keyIndexes(t);
+  return new Map(rows.map((r) => [keyOf(idx, r), r]));
 }

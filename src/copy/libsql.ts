@@ -10,10 +10,9 @@ import type { AppliedMigration } from '../backends/migrations.js';
 import { libsqlMigrations, migrateLibsql } from '../backends/libsql/migrate.js';
 import { LibsqlPool } from '../backends/libsql/pool.js';
 import { libsqlEmbeddingDimension } from '../backends/libsql/workspace.js';
-import { indexTerms } from '../store/workspace-search.js';
-import type { Endpoint, WriteMode } from './endpoint.js';
+import { byKey, derivedWords, streamOrder, writePlan, type Endpoint, type WriteMode } from './endpoint.js';
 import { columnIndex, libsqlName, type Column, type Table } from './tables.js';
-import { canonicalJson, canonicalTs, CopyError, keyIndexes, keyOf, rowBytes, sortedTerms, where, type BatchSizer, type Row, type Value } from './values.js';
+import { CopyError, decodeValue, keyIndexes, rowBytes, type BatchSizer, type Row, type Value } from './values.js';
 
 type Driver = InstanceType<typeof Libsql>;
 type Param = string | number | bigint | null | Buffer;
@@ -28,34 +27,6 @@ const BUSY_TIMEOUT_MS = 5000;
 
 /** The SELECT expression of a column: integers as text, so no 64-bit value is rounded. */
 const readExpr = (col: Column): string => (col.kind === 'int' ? `CAST(${libsqlName(col)} AS TEXT)` : libsqlName(col));
-
-function decode(t: Table, col: Column, v: unknown): Value {
-  if (v === null || v === undefined) return null;
-  const bad = (): never => {
-    throw new CopyError(`${where(t, col)}: unexpected stored value of type ${typeof v}`);
-  };
-  switch (col.kind) {
-    case 'uuid':
-      return typeof v === 'string' ? v.toLowerCase() : bad();
-    case 'text':
-    case 'int':
-    case 'decimal':
-      return typeof v === 'string' ? v : bad();
-    case 'real':
-      return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : bad();
-    case 'bool':
-      return typeof v === 'number' || typeof v === 'bigint' ? Number(v) !== 0 : bad();
-    case 'ts':
-      return canonicalTs(v, where(t, col));
-    case 'json':
-    case 'textArray':
-      return typeof v === 'string' ? canonicalJson(v, where(t, col)) : bad();
-    case 'embedding':
-      return v instanceof ArrayBuffer ? Buffer.from(v) : v instanceof Uint8Array ? Buffer.from(v) : bad();
-    case 'terms':
-      return typeof v === 'string' ? sortedTerms(v) : bad();
-  }
-}
 
 function encode(col: Column, v: Value): Param {
   if (v === null) return null;
@@ -157,11 +128,11 @@ export class LibsqlEndpoint implements Endpoint {
   }
 
   private decodeRow(t: Table, raw: unknown[]): Row {
-    return t.columns.map((col, i) => decode(t, col, raw[i]));
+    return t.columns.map((col, i) => decodeValue(t, col, raw[i], (b) => b));
   }
 
   async *stream(t: Table, sizer: BatchSizer): AsyncIterable<Row[]> {
-    const order = [t.seq ?? t.counter ?? t.key].flat().map((n) => libsqlName(t.columns[columnIndex(t, n)]!));
+    const order = streamOrder(t).map(libsqlName);
     // Not cached: a statement mid-iteration must not be handed to anyone else.
     const it = (this.reader.prepare(`SELECT ${this.selectList(t)} FROM ${t.name} ORDER BY ${order.join(', ')}`) as unknown as Statement)
       .raw(true)
@@ -197,38 +168,35 @@ export class LibsqlEndpoint implements Endpoint {
     const found = this.stmt(`SELECT ${this.selectList(t)} FROM ${t.name} WHERE ${match}`)
       .raw(true)
       .all(keysJson(t, rows)) as unknown[][];
-    const out = new Map<string, Row>();
-    for (const raw of found) {
-      const row = this.decodeRow(t, raw);
-      out.set(keyOf(idx, row), row);
-    }
-    return out;
+    return byKey(
+      t,
+      found.map((raw) => this.decodeRow(t, raw)),
+    );
   }
 
   async write(t: Table, rows: Row[], mode: WriteMode): Promise<void> {
-    const seq = mode.renumber && t.seq ? columnIndex(t, t.seq) : -1;
-    const cols = t.columns.map((col, i) => ({ col, i })).filter(({ i }) => i !== seq);
+    const plan = writePlan(t, mode);
+    const cols = plan.cols;
     const names = cols.map(({ col }) => libsqlName(col));
-    const updated = cols.filter(({ col }) => !t.key.includes(col.name) && col.name !== t.seq).map(({ col }) => libsqlName(col));
+    const updated = plan.updated.map(libsqlName);
     const onConflict = mode.update
       ? `DO UPDATE SET ${updated.map((n) => `${n} = excluded.${n}`).join(', ')} WHERE ${updated.map((n) => `${t.name}.${n} IS NOT excluded.${n}`).join(' OR ')}`
       : 'DO NOTHING';
     const sql = `INSERT INTO ${t.name} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
       ON CONFLICT (${t.key.map((k) => libsqlName(t.columns[columnIndex(t, k)]!)).join(', ')}) ${onConflict}`;
-    const derive = t.columns.some((col) => col.derived) ? columnIndex(t, 'content') : -1;
+    const words = derivedWords(t, rows);
     await this.writer().write((c) => {
-      for (const row of rows) {
-        // Word data is rebuilt from the content exactly as insertChunk builds it.
-        const words = derive >= 0 ? indexTerms(row[derive] as string) : null;
+      rows.forEach((row, k) => {
+        const w = words?.[k];
         c.run(
           sql,
           cols.map(({ col, i }) => {
-            if (words && col.kind === 'terms') return words.terms.join(' ');
-            if (words && col.derived) return BigInt(words.wordCount);
+            if (w && col.kind === 'terms') return w.terms.join(' ');
+            if (w && col.derived) return BigInt(w.wordCount);
             return encode(col, row[i]!);
           }),
         );
-      }
+      });
     });
   }
 

@@ -13,10 +13,9 @@ import type { AppliedMigration } from '../backends/migrations.js';
 import { migratePostgres, pgMigrations } from '../backends/postgres/migrate.js';
 import { PgPool } from '../backends/postgres/pool.js';
 import { pgEmbeddingDimension } from '../backends/postgres/workspace.js';
-import { indexTerms } from '../store/workspace-search.js';
-import type { Endpoint, WriteMode } from './endpoint.js';
+import { byKey, derivedWords, streamOrder, writePlan, type Endpoint, type WriteMode } from './endpoint.js';
 import { columnIndex, pgName, type Column, type ColumnKind, type Table } from './tables.js';
-import { canonicalJson, canonicalTs, CopyError, keyIndexes, keyOf, rowBytes, sortedTerms, where, type BatchSizer, type Row, type Value } from './values.js';
+import { CopyError, decodeValue, keyIndexes, rowBytes, where, type BatchSizer, type Row, type Value } from './values.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -106,33 +105,6 @@ function binaryFloatArray(embeddings: Buffer[]): Buffer {
   return b;
 }
 
-function decode(t: Table, col: Column, v: unknown): Value {
-  if (v === null || v === undefined) return null;
-  const bad = (): never => {
-    throw new CopyError(`${where(t, col)}: unexpected stored value of type ${typeof v}`);
-  };
-  switch (col.kind) {
-    case 'uuid':
-    case 'text':
-    case 'int':
-    case 'decimal':
-      return typeof v === 'string' ? v : bad();
-    case 'real':
-      return typeof v === 'number' ? v : bad();
-    case 'bool':
-      return typeof v === 'boolean' ? v : bad();
-    case 'ts':
-      return canonicalTs(v, where(t, col));
-    case 'json':
-    case 'textArray':
-      return typeof v === 'string' ? canonicalJson(v, where(t, col)) : bad();
-    case 'embedding':
-      return Buffer.isBuffer(v) ? floatsOfArraySend(v, where(t, col)) : bad();
-    case 'terms':
-      return typeof v === 'string' ? sortedTerms(v) : bad();
-  }
-}
-
 function encode(col: Column, v: Value): unknown {
   if (v === null) return null;
   if (col.kind === 'textArray') return textArrayLiteral(JSON.parse(v as string) as string[]);
@@ -206,11 +178,11 @@ export class PostgresEndpoint implements Endpoint {
   }
 
   private decodeRow(t: Table, raw: unknown[]): Row {
-    return t.columns.map((col, i) => decode(t, col, raw[i]));
+    return t.columns.map((col, i) => decodeValue(t, col, raw[i], (b) => floatsOfArraySend(b, where(t, col))));
   }
 
   async *stream(t: Table, sizer: BatchSizer): AsyncIterable<Row[]> {
-    const order = [t.seq ?? t.counter ?? t.key].flat().map((n) => pgName(t.columns[columnIndex(t, n)]!));
+    const order = streamOrder(t).map(pgName);
     // A cursor lives in a transaction: the snapshot's, or a read-only one of its own.
     const own = !this.inSnapshot;
     if (own) await this.client.query('BEGIN READ ONLY');
@@ -242,20 +214,15 @@ export class PostgresEndpoint implements Endpoint {
       `SELECT ${this.selectList(t)} FROM ${t.name} WHERE ${match}`,
       idx.map((i) => rows.map((r) => r[i])),
     );
-    const out = new Map<string, Row>();
-    for (const raw of found) {
-      const row = this.decodeRow(t, raw);
-      out.set(keyOf(idx, row), row);
-    }
-    return out;
+    return byKey(
+      t,
+      found.map((raw) => this.decodeRow(t, raw)),
+    );
   }
 
   async write(t: Table, rows: Row[], mode: WriteMode): Promise<void> {
-    const seq = mode.renumber && t.seq ? columnIndex(t, t.seq) : -1;
-    const cols = t.columns.map((col, i) => ({ col, i })).filter(({ i }) => i !== seq);
-    const derive = t.columns.some((col) => col.derived) ? columnIndex(t, 'content') : -1;
-    // Word data is rebuilt from the content exactly as insertChunk builds it.
-    const words = derive >= 0 ? rows.map((r) => indexTerms(r[derive] as string)) : null;
+    const { cols, updated: updatedCols } = writePlan(t, mode);
+    const words = derivedWords(t, rows);
     // $1…$n: one unnest argument per column. After them, per embedding
     // column, the batch's embeddings as one binary real[] and their dimension;
     // the column's unnest argument is each row's offset into that array.
@@ -281,7 +248,7 @@ export class PostgresEndpoint implements Endpoint {
       }
       return v;
     });
-    const updated = cols.filter(({ col }) => !t.key.includes(col.name) && col.name !== t.seq).map(({ col }) => pgName(col));
+    const updated = updatedCols.map(pgName);
     const onConflict = mode.update
       ? `DO UPDATE SET ${updated.map((n) => `${n} = EXCLUDED.${n}`).join(', ')}
          WHERE (${updated.map((n) => `tgt.${n}::text`).join(', ')}) IS DISTINCT FROM (${updated.map((n) => `EXCLUDED.${n}::text`).join(', ')})`

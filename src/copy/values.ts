@@ -116,3 +116,37 @@ export class BatchSizer {
 }
 
 export const where = (t: Table, col: Column): string => `${t.name}.${col.name}`;
+
+/**
+ * A value as either dialect's driver returns it (given the SELECT
+ * expressions of libsql.ts / postgres.ts) → its neutral form. Embeddings are
+ * stored differently by each dialect, so each passes its own decoder.
+ */
+export function decodeValue(t: Table, col: Column, v: unknown, embedding: (b: Buffer) => Buffer): Value {
+  if (v === null || v === undefined) return null;
+  const bad = (): never => {
+    throw new CopyError(`${where(t, col)}: unexpected stored value of type ${typeof v}`);
+  };
+  switch (col.kind) {
+    case 'uuid':
+      return typeof v === 'string' ? v.toLowerCase() : bad();
+    case 'text':
+    case 'int':
+    case 'decimal':
+      return typeof v === 'string' ? v : bad();
+    case 'real':
+      return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : bad();
+    case 'bool':
+      // PostgreSQL boolean; libSQL 0/1.
+      return typeof v === 'boolean' ? v : typeof v === 'number' || typeof v === 'bigint' ? Number(v) !== 0 : bad();
+    case 'ts':
+      return canonicalTs(v, where(t, col));
+    case 'json':
+    case 'textArray':
+      return typeof v === 'string' ? canonicalJson(v, where(t, col)) : bad();
+    case 'embedding':
+      return v instanceof Uint8Array || v instanceof ArrayBuffer ? embedding(Buffer.from(v as Uint8Array)) : bad();
+    case 'terms':
+      return typeof v === 'string' ? sortedTerms(v) : bad();
+  }
+}
