@@ -180,6 +180,28 @@ describe('agentstore copy: a target that is not empty', () => {
     await assert.rejects(copy(source, pg, { merge: true }), /job_events: 1 event with the id of a different event in the target \(\d+: data, created_at\)/);
   });
 
+  it('--merge stops at a row that breaks another unique rule of the target, naming it', async () => {
+    const source = libsqlConfig();
+    await withDb(source, async (db) => {
+      await db.setSetting(USER, 'theme', 'dark');
+      await db.recordToolFailure('shell', 'from the source');
+    });
+    const pg = await pgConfig();
+    await withDb(pg, (db) => db.recordToolFailure('shell', 'from the target'));
+    await assert.rejects(
+      copy(source, pg, { merge: true }),
+      /writing tool_failures: duplicate key value violates unique constraint "tool_failures_tool_name_key": Key \(tool_name\)=\(shell\) already exists\.\nThe batches written so far are committed/,
+    );
+    // The tables before it were merged; the target's own tool failure is untouched.
+    await withDb(pg, async (db) => {
+      assert.equal(await db.getSetting(USER, 'theme'), 'dark');
+      assert.deepEqual(
+        (await db.getBrokenTools(1)).map((t) => [t.name, t.lastError]),
+        [['shell', 'from the target']],
+      );
+    });
+  });
+
   it('is refused when it holds embeddings of another dimension, even with --merge', async () => {
     const source = libsqlConfig();
     await withDb(source, async (db) => {
