@@ -1,12 +1,14 @@
 // agentstore copy benchmark: rows/s from libSQL to PostgreSQL for a
-// database of 1M messages and 100k embedded chunks (the other tables hold a
-// few rows). The source is seeded with raw SQL in one transaction (the
-// chunks with the word data insertChunk would store), then copied with the
+// database of 1M messages and 100k embedded chunks (in 10k conversations and
+// 10k documents; the other tables stay empty), then back from PostgreSQL to a
+// new libSQL file. The source is seeded with raw SQL in one transaction (the
+// chunks with the word data insertChunk would store); the copies run the
 // command's own code path, progress on stderr.
 //
 //   node dist/scripts/bench-copy.js
 //   BENCH_MESSAGES=100000 BENCH_CHUNKS=10000 node dist/scripts/bench-copy.js
-//   (also BENCH_DIM, default 384; BENCH_BATCH, rows per batch, default 1000)
+//   (also BENCH_DIM, default 384; BENCH_BATCH, rows per batch, default 1000;
+//   BENCH_BACK=0 skips copying the result back to a new libSQL file)
 //
 // PostgreSQL: PG_TEST_URL if set, otherwise a throwaway embedded server
 // (started with fsync=off, as in the tests).
@@ -28,6 +30,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 100_000);
 const DIM = Number(process.env.BENCH_DIM ?? 384);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+const BACK = process.env.BENCH_BACK !== '0';
 const MESSAGES_PER_CONVERSATION = 100;
 const CHUNKS_PER_DOCUMENT = 10;
 const CONTENT = 'The quick brown fox jumps over the lazy dog; agentstore copy benchmark message of about a hundred chars.';
@@ -71,6 +74,19 @@ function seedSource(path: string): void {
   db.close();
 }
 
+async function timedCopy(what: string, from: string, to: string): Promise<void> {
+  const t = performance.now();
+  const result = await copyDatabase({ from, to, merge: false, batchSize: BATCH, progress: stderrProgress() });
+  const total = (performance.now() - t) / 1000;
+  process.stdout.write(formatReport(result));
+  const rows = result.copiedRows;
+  console.log(
+    `RESULT ${what}: ${rows.toLocaleString('en-US')} rows copied at ${Math.round(rows / result.seconds.copy).toLocaleString('en-US')} rows/s ` +
+      `(copy ${result.seconds.copy.toFixed(1)} s + verify ${result.seconds.verify.toFixed(1)} s; ${total.toFixed(1)} s end to end)`,
+  );
+  if (!result.ok) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'agentstore-bench-copy-'));
   const path = join(dir, 'source.db');
@@ -84,16 +100,8 @@ async function main(): Promise<void> {
     console.log(`seeded the libSQL source in ${((performance.now() - t) / 1000).toFixed(1)} s (${(statSync(path).size / 2 ** 20).toFixed(0)} MiB)`);
 
     const url = await createTestDatabase();
-    t = performance.now();
-    const result = await copyDatabase({ from: path, to: url, merge: false, batchSize: BATCH, progress: stderrProgress() });
-    const total = (performance.now() - t) / 1000;
-    process.stdout.write(formatReport(result));
-    const rows = result.copiedRows;
-    console.log(
-      `RESULT libsql→postgres: ${rows.toLocaleString('en-US')} rows copied at ${Math.round(rows / result.seconds.copy).toLocaleString('en-US')} rows/s ` +
-        `(copy ${result.seconds.copy.toFixed(1)} s + verify ${result.seconds.verify.toFixed(1)} s; ${total.toFixed(1)} s end to end)`,
-    );
-    if (!result.ok) process.exitCode = 1;
+    await timedCopy('libsql→postgres', path, url);
+    if (BACK) await timedCopy('postgres→libsql', url, join(dir, 'back.db'));
   } finally {
     await stopTestServer();
     rmSync(dir, { recursive: true, force: true });

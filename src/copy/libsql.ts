@@ -210,6 +210,7 @@ export class LibsqlEndpoint implements Endpoint {
   }
 
   async raiseCounter(t: Table, to: bigint): Promise<void> {
+    if (to < 1n) return;
     // SQLite hands out max(sqlite_sequence.seq, max(rowid)) + 1 for AUTOINCREMENT tables.
     await this.writer().write((c) => {
       const r = c.run('UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?', [to, t.name, to]);
