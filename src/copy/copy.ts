@@ -235,7 +235,7 @@ async function checkTarget(
     const hint = o.merge
       ? ''
       : '\n--merge copies the source\'s rows over target rows with the same key and keeps the target\'s other rows; or copy into an empty database';
-    throw new CopyError(`the target ${target.label} is not empty and does not match the source; nothing was written:\n  ${problems.join('\n  ')}${hint}`);
+    throw new CopyError(`the target ${target.label} is not empty and does not match the source; no row was written:\n  ${problems.join('\n  ')}${hint}`);
   }
   return todo;
 }

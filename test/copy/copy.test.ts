@@ -140,7 +140,7 @@ describe('agentstore copy: a target that is not empty', () => {
 
     await assert.rejects(copy(source, pg), (e: unknown) => {
       assert.ok(e instanceof CopyError);
-      assert.match(e.message, /nothing was written/);
+      assert.match(e.message, /no row was written/);
       assert.match(e.message, /settings: 1 row with the key of a target row of other content \(\["ålice 🎉","theme"\]: value, updated_at\)/);
       assert.match(e.message, /conversations: 1 row in the target that the source does not have/);
       assert.match(e.message, /--merge/);
