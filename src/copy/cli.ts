@@ -71,7 +71,7 @@ export function formatReport(r: CopyResult): string {
   lines.push(`embedding dimension: ${d.source ?? 'none recorded'} in the source, ${d.target ?? 'none recorded'} in the target`);
   const rate = r.seconds.copy > 0 ? Math.round(r.copiedRows / r.seconds.copy) : r.copiedRows;
   lines.push(
-    `copied ${num(r.copiedRows)} rows in ${r.seconds.copy.toFixed(1)} s (${num(rate)} rows/s); ` +
+    `copied ${num(r.copiedRows)} rows (${num(r.writtenRows)} new or changed in the target) in ${r.seconds.copy.toFixed(1)} s (${num(rate)} rows/s); ` +
       `checked the target in ${r.seconds.check.toFixed(1)} s, verified in ${r.seconds.verify.toFixed(1)} s`,
   );
   const bad = r.tables.filter((t) => !t.ok).length;

@@ -59,8 +59,9 @@ export interface CopyResult {
   target: string;
   tables: TableResult[];
   embeddingDimension: { source: number | null; target: number | null };
-  /** Rows read from the source and upserted into the target. */
+  /** Rows read from the source and upserted into the target, and how many of them it did not hold yet (or held otherwise). */
   copiedRows: number;
+  writtenRows: number;
   seconds: { check: number; copy: number; verify: number };
   ok: boolean;
 }
@@ -257,15 +258,22 @@ async function raiseCounters(source: Endpoint, target: Endpoint): Promise<void> 
   }
 }
 
-async function copyRows(source: Endpoint, target: Endpoint, tables: Table[], targetCounts: Map<Table, number>, o: Required<CopyOptions>): Promise<number> {
+async function copyRows(
+  source: Endpoint,
+  target: Endpoint,
+  tables: Table[],
+  targetCounts: Map<Table, number>,
+  o: Required<CopyOptions>,
+): Promise<{ copied: number; written: number }> {
   let copied = 0;
+  let written = 0;
   for (const t of tables) {
     // --merge into a table that already has rows: the target numbers the new
     // ones after its own, in the source's order.
     const mode = { update: o.merge, renumber: o.merge && t.seq !== undefined && targetCounts.get(t)! > 0 };
     try {
       await eachBatch(source.stream(t, new BatchSizer(o.batchSize)), async (batch) => {
-        await target.write(t, batch, mode);
+        written += await target.write(t, batch, mode);
         copied += batch.length;
         o.progress.advance(t.name, batch.length);
       });
@@ -276,7 +284,7 @@ async function copyRows(source: Endpoint, target: Endpoint, tables: Table[], tar
       );
     }
   }
-  return copied;
+  return { copied, written };
 }
 
 async function verify(source: Endpoint, target: Endpoint, sourceCounts: Map<Table, number>, o: Required<CopyOptions>): Promise<TableResult[]> {
@@ -332,7 +340,7 @@ export async function copyDatabase(options: CopyOptions): Promise<CopyResult> {
     o.progress.phase('copying', tables.reduce((n, t) => n + counts.source.get(t)!, 0));
     await raiseCounters(source, target);
     if (dimension !== null) await target.recordEmbeddingDimension(dimension);
-    const copiedRows = await copyRows(source, target, tables, counts.target, o);
+    const { copied: copiedRows, written: writtenRows } = await copyRows(source, target, tables, counts.target, o);
     await raiseCounters(source, target);
     o.progress.done();
     const copy = (performance.now() - t0) / 1000;
@@ -347,6 +355,7 @@ export async function copyDatabase(options: CopyOptions): Promise<CopyResult> {
       tables: results,
       embeddingDimension: { source: dimension, target: targetDimension },
       copiedRows,
+      writtenRows,
       seconds: { check, copy, verify: verifySecs },
       ok: results.every((r) => r.ok) && (dimension === null || dimension === targetDimension),
     };

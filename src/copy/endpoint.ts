@@ -33,8 +33,8 @@ export interface Endpoint {
   stream(t: Table, sizer: BatchSizer): AsyncIterable<Row[]>;
   /** This side's rows with the keys of `rows`, by key (see keyOf). */
   lookup(t: Table, rows: Row[]): Promise<Map<string, Row>>;
-  /** Upserts `rows` by primary key in one transaction. */
-  write(t: Table, rows: Row[], mode: WriteMode): Promise<void>;
+  /** Upserts `rows` by primary key in one transaction; returns how many it inserted or changed. */
+  write(t: Table, rows: Row[], mode: WriteMode): Promise<number>;
   /** Highest value the table's counter has handed out (or holds). */
   counterPosition(t: Table): Promise<bigint>;
   /** Moves the counter forward so that it never hands out `to` or anything below. */

@@ -174,7 +174,7 @@ export class LibsqlEndpoint implements Endpoint {
     );
   }
 
-  async write(t: Table, rows: Row[], mode: WriteMode): Promise<void> {
+  async write(t: Table, rows: Row[], mode: WriteMode): Promise<number> {
     const plan = writePlan(t, mode);
     const cols = plan.cols;
     const names = cols.map(({ col }) => libsqlName(col));
@@ -185,18 +185,20 @@ export class LibsqlEndpoint implements Endpoint {
     const sql = `INSERT INTO ${t.name} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
       ON CONFLICT (${t.key.map((k) => libsqlName(t.columns[columnIndex(t, k)]!)).join(', ')}) ${onConflict}`;
     const words = derivedWords(t, rows);
-    await this.writer().write((c) => {
+    return this.writer().write((c) => {
+      let changed = 0;
       rows.forEach((row, k) => {
         const w = words?.[k];
-        c.run(
+        changed += c.run(
           sql,
           cols.map(({ col, i }) => {
             if (w && col.kind === 'terms') return w.terms.join(' ');
             if (w && col.derived) return BigInt(w.wordCount);
             return encode(col, row[i]!);
           }),
-        );
+        ).changes;
       });
+      return changed;
     });
   }
 

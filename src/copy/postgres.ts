@@ -1,8 +1,8 @@
 // The PostgreSQL side of a copy. Everything runs on one client of its own
 // (inside one REPEATABLE READ READ ONLY transaction when this database is the
 // source, so the copy sees one snapshot while daemons may still write), and
-// a batch is written with one INSERT … SELECT FROM unnest(…) per table, one
-// array parameter per column. Embeddings travel in PostgreSQL's binary array
+// a batch is written with one INSERT … SELECT FROM unnest(…), one array
+// parameter per column. Embeddings travel in PostgreSQL's binary array
 // format both ways (array_send out, a binary real[] parameter in): exact,
 // and 7–8× faster than formatting and parsing 384 floats per row as text.
 // Migrations and the embedding dimension go through the backend's own
@@ -200,6 +200,7 @@ export class PostgresEndpoint implements Endpoint {
       ok = true;
     } finally {
       if (own) await this.client.query(ok ? 'COMMIT' : 'ROLLBACK').catch(() => undefined);
+      else if (!ok) await this.client.query('CLOSE copy_rows').catch(() => undefined);
     }
   }
 
@@ -220,7 +221,7 @@ export class PostgresEndpoint implements Endpoint {
     );
   }
 
-  async write(t: Table, rows: Row[], mode: WriteMode): Promise<void> {
+  async write(t: Table, rows: Row[], mode: WriteMode): Promise<number> {
     const { cols, updated: updatedCols } = writePlan(t, mode);
     const words = derivedWords(t, rows);
     // $1…$n: one unnest argument per column. After them, per embedding
@@ -259,14 +260,8 @@ export class PostgresEndpoint implements Endpoint {
         FROM unnest(${cols.map(({ col }, j) => `$${j + 1}::${ARRAY_TYPE[col.kind]}`).join(', ')}) WITH ORDINALITY AS r (${cols.map((_, j) => `c${j}`).join(', ')}, ord)
        ORDER BY r.ord
       ON CONFLICT (${t.key.join(', ')}) ${onConflict}`;
-    await this.client.query('BEGIN');
-    try {
-      await this.client.query(sql, [...params, ...extra]);
-      await this.client.query('COMMIT');
-    } catch (e) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    // One statement: the batch commits whole or not at all.
+    return (await this.client.query(sql, [...params, ...extra])).rowCount ?? 0;
   }
 
   async counterPosition(t: Table): Promise<bigint> {

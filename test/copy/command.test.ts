@@ -74,6 +74,10 @@ describe('agentstore copy (command)', () => {
       first.kill();
       const killed = await first.done;
       assert.equal(killed.code, null, `the first copy ended by itself before it was killed: ${killed.stderr}`);
+      // A statement the server was running when its client died still
+      // finishes: count once the killed copy's sessions are gone.
+      const others = "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+      while ((await target.query<{ n: number }>(others)).rows[0]!.n > 0 && Date.now() < deadline) await sleep(20);
       const partial = await copied();
       assert.ok(partial > 0 && partial < MESSAGES, `killed after ${partial} of ${MESSAGES} messages`);
 
@@ -81,6 +85,9 @@ describe('agentstore copy (command)', () => {
       assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
       assert.match(resumed.stdout, /verified: all 13 tables match/);
       assert.match(resumed.stdout, /conversation_messages +4,01\d +4,01\d .* ok/);
+      // What the killed run had committed is not written again.
+      const [, read, written] = /copied ([\d,]+) rows \(([\d,]+) new or changed in the target\)/.exec(resumed.stdout)!.map((n) => Number(n.replace(/,/g, '')));
+      assert.equal(read! - written!, partial);
       for (const out of [killed.stdout, killed.stderr, resumed.stdout, resumed.stderr]) assert.ok(!out.includes(password), 'the password was printed');
       assert.match(resumed.stdout, /postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/);
     } finally {

@@ -72,6 +72,7 @@ describe('agentstore copy: round trip', () => {
     assertVerified(there);
     for (const t of TABLES) assert.ok(there.tables.find((r) => r.table === t.name)!.sourceRows > 0, `the fixture leaves ${t.name} empty`);
     assert.equal(there.embeddingDimension.target, DIM);
+    assert.equal(there.writtenRows, there.copiedRows);
     assert.deepEqual(await withDb(pg, (db) => readAll(db, fx)), expected);
 
     const back = libsqlConfig();
@@ -89,7 +90,7 @@ describe('agentstore copy: round trip', () => {
   it('running the same copy again writes nothing and still verifies', async () => {
     const again = await copy(source, pg);
     assertVerified(again);
-    assert.equal(again.copiedRows, 0);
+    assert.equal(again.writtenRows, 0);
     assert.deepEqual(await withDb(pg, (db) => readAll(db, fx)), expected);
   });
 
@@ -172,7 +173,9 @@ describe('agentstore copy: a target that is not empty', () => {
     for (let i = 1; i < targetView.messages.length; i++) assert.ok(targetView.messages[i]!.seq > targetView.messages[i - 1]!.seq);
 
     // Merging again finds nothing to change.
-    assertVerified(await copy(source, pg, { merge: true }));
+    const again = await copy(source, pg, { merge: true });
+    assertVerified(again);
+    assert.equal(again.writtenRows, 0);
 
     // Event ids are each database's counter: two different events with one id cannot be merged.
     await withDb(source, (db) => db.saveJobEvent(ids.job, 'log', { from: 'source' }));
