@@ -75,7 +75,8 @@ export function formatReport(r: CopyResult): string {
       `checked the target in ${r.seconds.check.toFixed(1)} s, verified in ${r.seconds.verify.toFixed(1)} s`,
   );
   const bad = r.tables.filter((t) => !t.ok).length;
-  lines.push(r.ok ? `verified: all ${r.tables.length} tables match` : `verification FAILED: ${bad} of ${r.tables.length} tables differ`);
+  const problems = [bad > 0 && `${bad} of ${r.tables.length} tables differ`, d.source !== null && d.source !== d.target && 'the embedding dimensions differ'];
+  lines.push(r.ok ? `verified: all ${r.tables.length} tables match` : `verification FAILED: ${problems.filter(Boolean).join('; ')}`);
   return lines.join('\n') + '\n';
 }
 
