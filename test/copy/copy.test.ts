@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
 import { copyDatabase, type CopyOptions, type CopyResult } from '../../src/copy/copy.js';
-import { TABLES } from '../../src/copy/tables.js';
+import { libsqlName, pgName, TABLES } from '../../src/copy/tables.js';
 import { CopyError } from '../../src/copy/values.js';
 import type { Database } from '../../src/store/database.js';
 import { openMigrated } from '../support/databases.js';
@@ -246,5 +246,48 @@ describe('agentstore copy: a target that is not empty', () => {
     const { default: Libsql } = await import('libsql');
     new Libsql(empty.libsqlPath).close();
     await assert.rejects(copy(empty, a), /--from: .* holds no agentstore database/);
+    // A source whose history stops at V3 (as an older build left it).
+    const old = new Libsql(a.libsqlPath);
+    old.exec('DELETE FROM agentstore_schema_history WHERE version >= 4');
+    old.close();
+    await assert.rejects(copy(a, libsqlConfig()), /--from: .* is at schema version 3 but this agentstore's is \d+: bring it up to date first/);
+  });
+});
+
+describe('agentstore copy: the table list', () => {
+  // Tables and columns the copy leaves alone on purpose (src/copy/tables.ts).
+  const INTERNAL = new Set(['agentstore_schema_history', 'workspace_meta', 'sqlite_sequence']);
+
+  it('names every table and column of both migrated schemas, so a new migration cannot be left out silently', async () => {
+    const expected = (name: (c: (typeof TABLES)[number]['columns'][number]) => string) =>
+      TABLES.flatMap((t) => t.columns.map((c) => `${t.name}.${name(c)}`)).sort();
+    const lite = libsqlConfig();
+    await withDb(lite, async () => undefined);
+    const { default: Libsql } = await import('libsql');
+    const d = new Libsql(lite.libsqlPath);
+    const tables = d.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'memory_chunks_fts%'").all() as { name: string }[];
+    const liteColumns = tables
+      .filter((t) => !INTERNAL.has(t.name))
+      .flatMap((t) => (d.prepare(`SELECT name FROM pragma_table_info(?)`).all(t.name) as { name: string }[]).map((c) => `${t.name}.${c.name}`))
+      .sort();
+    d.close();
+    assert.deepEqual(liteColumns, expected(libsqlName));
+
+    const pg = await pgConfig();
+    await withDb(pg, async () => undefined);
+    const { default: Pg } = await import('pg');
+    const client = new Pg.Client({ connectionString: pg.databaseUrl! });
+    await client.connect();
+    try {
+      const rows = (
+        await client.query<{ c: string }>(
+          "SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND NOT table_name = ANY($1) ORDER BY 1",
+          [[...INTERNAL]],
+        )
+      ).rows.map((r) => r.c);
+      assert.deepEqual(rows.sort(), expected(pgName));
+    } finally {
+      await client.end();
+    }
   });
 });
