@@ -36,6 +36,7 @@ bench: build
 	node dist/scripts/bench-routines.js
 	node dist/scripts/bench-jobs.js
 	node dist/scripts/bench-workspace.js
+	node dist/scripts/bench-copy.js
 
 clean:
 	rm -rf dist src/gen node_modules

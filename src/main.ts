@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// agentstore CLI: `serve` (default), `migrate`, `status`, `help`.
+// agentstore CLI: `serve` (default), `migrate`, `status`, `copy`, `help`.
 // Exit codes: 0 success, 1 runtime failure (database, migration), 2 bad usage
 // or bad setting. Failures print one line that says what to fix.
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { openDatabase } from './backends/open.js';
 import { projectRoot } from './backends/migrations.js';
 import { ConfigError, exposureProblem, loadConfig, redactUrl, SETTING_NAMES, type Config } from './config.js';
+import { runCopyCommand } from './copy/cli.js';
 import { Authenticator } from './grpc/auth.js';
 import { startServer, type Security } from './grpc/server.js';
 import { serverCredentials } from './grpc/tls.js';
@@ -21,10 +22,12 @@ const VERSION = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'u
 const USAGE = `agentstore ${VERSION} — gRPC storage daemon for AI-agent state
 
 usage: agentstore [serve|migrate|status|help] [--flag value ...]
+       agentstore copy --from <libsql file | postgres URL> --to <libsql file | postgres URL> [--merge]
 
   serve     apply pending migrations, then serve gRPC (default)
   migrate   apply pending migrations and exit
   status    print the backend and schema version as JSON and exit
+  copy      copy every store between two databases (agentstore copy --help)
 
 settings (environment variable / flag):
 ${SETTING_NAMES.map((s) => `  ${s.env.padEnd(30)} ${s.flag}`).join('\n')}
@@ -64,6 +67,8 @@ function causeText(e: Error): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // copy names its two databases itself; the daemon's settings do not apply.
+  if (argv[0] === 'copy') return runCopyCommand(argv.slice(1));
   let config: Config;
   let rest: string[];
   try {
