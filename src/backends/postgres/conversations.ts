@@ -46,9 +46,11 @@ const FIND_HEARTBEAT = sql("SELECT id FROM conversations WHERE user_id = $1 AND 
 const FIND_ASSISTANT = sql("SELECT id FROM conversations WHERE user_id = $1 AND channel = $2 AND metadata ->> 'thread_type' = 'assistant'");
 const INSERT_SINGLETON = sql(`INSERT INTO conversations (id, channel, user_id, thread_id, started_at, last_activity, metadata)
   VALUES ($1, $2, $3, NULL, $4, $4, $5::jsonb) ON CONFLICT DO NOTHING`);
-// $2 is the owner: only the owner's conversation passes (every one when it is null).
+// $2 is the owner: only the owner's conversation passes (every one when it is
+// null). With no owner the OR stops before the EXISTS, so a service caller's
+// page pays for no lookup of the conversation.
 const MESSAGE_COLUMNS = `SELECT id, role, content, created_at, seq FROM conversation_messages WHERE conversation_id = $1
-  AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = $1 AND c.user_id = COALESCE($2, c.user_id))`;
+  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = $1 AND c.user_id = $2))`;
 const PAGE_FIRST = sql(`${MESSAGE_COLUMNS} ORDER BY created_at DESC, seq DESC LIMIT $3`);
 const PAGE_BEFORE_TIME = sql(`${MESSAGE_COLUMNS} AND created_at < $3 ORDER BY created_at DESC, seq DESC LIMIT $4`);
 const PAGE_BEFORE_CURSOR = sql(`${MESSAGE_COLUMNS} AND (created_at, seq) < ($3, $4) ORDER BY created_at DESC, seq DESC LIMIT $5`);
