@@ -11,18 +11,11 @@ import type { Database } from '../../src/store/database.js';
 import { DEFAULT_SEARCH_CONFIG } from '../../src/store/workspace.js';
 import { embeddingBytes } from '../../src/store/workspace-search.js';
 import { libsqlBackend, openMigrated } from '../support/databases.js';
+import { rng } from './util.js';
 
 const DIM = 48;
 const USER = 'vector-user';
 
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 const random = rng(11);
 const vector = () => Float32Array.from({ length: DIM }, random);
 

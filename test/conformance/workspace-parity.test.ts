@@ -9,7 +9,7 @@ import type { Database } from '../../src/store/database.js';
 import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from '../../src/store/workspace.js';
 import { libsqlBackend, openMigrated, postgresBackend, type TestBackend } from '../support/databases.js';
 import { pgvectorBackend } from '../support/pglite.js';
-import { assertStoreError } from './util.js';
+import { assertStoreError, rng } from './util.js';
 
 const DIM = 32;
 const USER = 'parity-user';
@@ -43,16 +43,6 @@ const TEXTS = [
   'The meeting notes were short.',
   'Short.',
 ];
-
-/** Deterministic pseudo-random vectors (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 
 function vectors(n: number, seed: number): Float32Array[] {
   const r = rng(seed);

@@ -28,7 +28,7 @@ const SLICE_MS = 4;
 /** Chunks scored between clock checks. */
 const SCORE_STEP = 4096;
 /** Documents read per statement while loading a scope. */
-const LOAD_BATCH_DOCS = 256;
+const LOAD_BATCH_DOCS = 64;
 /** Histogram bins used to find the score of the c-th best estimate. */
 const BINS = 4096;
 
@@ -51,7 +51,7 @@ export class ScopeIndex {
   private deleted = 0;
   private rowids = new Float64Array(0);
   private codes = new Uint32Array(0);
-  /** ‖x‖₁ / ‖x‖₂ per slot; 0 marks a deleted slot. */
+  /** ‖x‖₁ / ‖x‖₂ per slot; NaN marks a deleted slot (it scores NaN). */
   private scales = new Float32Array(0);
   private readonly slotOf = new Map<number, number>();
 
@@ -84,15 +84,15 @@ export class ScopeIndex {
       }
       this.codes[slot * this.words + w] = bits;
     }
-    // A zero vector (never accepted by the API) scores nothing, like a deleted slot.
-    this.scales[slot] = l2 > 0 ? l1 / Math.sqrt(l2) : 0;
+    // A zero vector (never accepted by the API) is never a candidate, like a deleted slot.
+    this.scales[slot] = l2 > 0 ? l1 / Math.sqrt(l2) : Number.NaN;
   }
 
   remove(rowid: number): void {
     const slot = this.slotOf.get(rowid);
     if (slot === undefined) return;
     this.slotOf.delete(rowid);
-    this.scales[slot] = 0;
+    this.scales[slot] = Number.NaN;
     this.deleted++;
     if (this.deleted > 1024 && 2 * this.deleted > this.used) this.reallocate();
   }
@@ -145,11 +145,6 @@ export class ScopeIndex {
     for (let from = 0; from < used; from += SCORE_STEP) {
       const to = Math.min(used, from + SCORE_STEP);
       for (let n = from; n < to; n++) {
-        const scale = scales[n]!;
-        if (scale === 0) {
-          scores[n] = Number.NEGATIVE_INFINITY;
-          continue;
-        }
         let s = 0;
         const o = n * words;
         for (let w = 0; w < words; w++) {
@@ -157,44 +152,47 @@ export class ScopeIndex {
           const t = w << 10;
           s += table[t | (x & 255)]! + table[t | 256 | ((x >>> 8) & 255)]! + table[t | 512 | ((x >>> 16) & 255)]! + table[t | 768 | (x >>> 24)]!;
         }
-        scores[n] = s * scale;
+        scores[n] = s * scales[n]!;
       }
       if (performance.now() - sliceStart > SLICE_MS) {
         await yieldToLoop();
         sliceStart = performance.now();
       }
     }
-    return bestSlots(scores, c).map((s) => rowids[s]!);
+    return Array.from(bestSlots(scores, c), (s) => rowids[s]!);
   }
 }
 
-/** Slots of the `c` highest finite scores, in one pass over a histogram (no sort of every score). */
-function bestSlots(scores: Float32Array, c: number): number[] {
+/** Slots of the `c` highest scores (NaN: a deleted slot), in two passes over a histogram, without sorting every score. */
+function bestSlots(scores: Float32Array, c: number): Int32Array {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  const live: number[] = [];
+  let live = 0;
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i]!;
-    if (s === Number.NEGATIVE_INFINITY) continue;
-    live.push(i);
     if (s < lo) lo = s;
     if (s > hi) hi = s;
+    if (s === s) live++;
   }
-  if (live.length <= c) return live;
   const width = (hi - lo) / BINS || 1;
   const bin = (s: number) => Math.min(BINS - 1, Math.floor((s - lo) / width));
-  const counts = new Uint32Array(BINS);
-  for (const i of live) {
-    const b = bin(scores[i]!);
-    counts[b] = counts[b]! + 1;
-  }
   // The bin holding the c-th best: every slot in it or above is kept, then the best c of those.
-  let cut = BINS - 1;
-  for (let above = counts[cut]!; above < c; above += counts[cut]!) cut--;
-  return live
-    .filter((i) => bin(scores[i]!) >= cut)
-    .sort((a, b) => scores[b]! - scores[a]!)
-    .slice(0, c);
+  let cut = 0;
+  if (live > c) {
+    const counts = new Uint32Array(BINS);
+    for (let i = 0; i < scores.length; i++) {
+      const s = scores[i]!;
+      if (s === s) counts[bin(s)]++;
+    }
+    cut = BINS - 1;
+    for (let above = counts[cut]!; above < c; above += counts[cut]!) cut--;
+  }
+  const kept: number[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (s === s && bin(s) >= cut) kept.push(i);
+  }
+  return Int32Array.from(kept.sort((a, b) => scores[b]! - scores[a]!).slice(0, c));
 }
 
 /** What one write did to embeddings, recorded inside its transaction and applied after its commit. */
