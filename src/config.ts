@@ -19,6 +19,8 @@ export interface Config {
   libsqlBusyTimeoutMs: number;
   libsqlSynchronous: 'FULL' | 'NORMAL' | 'OFF';
   embeddingDimension: number;
+  /** libSQL vector search: chunks pre-selected from in-memory 1-bit codes and rescored exactly; 0 = exact scan. */
+  libsqlVectorCandidates: number;
   listen: string;
   logLevel: string;
   maxMessageBytes: number;
@@ -102,11 +104,12 @@ const SETTINGS = [
   { key: 'libsqlBusyTimeoutMs', env: 'LIBSQL_BUSY_TIMEOUT_MS', flag: '--libsql-busy-timeout-ms', parse: int(0, 600_000), fallback: 5000 },
   { key: 'libsqlSynchronous', env: 'LIBSQL_SYNCHRONOUS', flag: '--libsql-synchronous', parse: oneOf('FULL', 'NORMAL', 'OFF'), fallback: 'NORMAL' },
   { key: 'embeddingDimension', env: 'EMBEDDING_DIMENSION', flag: '--embedding-dimension', parse: int(1, 16_000), fallback: 1536 },
+  { key: 'libsqlVectorCandidates', env: 'LIBSQL_VECTOR_CANDIDATES', flag: '--libsql-vector-candidates', parse: int(0, 10_000_000), fallback: 1000 },
   { key: 'listen', env: 'AGENTSTORE_LISTEN', flag: '--listen', parse: listen, fallback: '127.0.0.1:50051' },
   { key: 'logLevel', env: 'AGENTSTORE_LOG_LEVEL', flag: '--log-level', parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), fallback: 'info' },
   { key: 'maxMessageBytes', env: 'AGENTSTORE_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', parse: int(1024, 256 * 1024 * 1024), fallback: 16 * 1024 * 1024 },
   { key: 'shutdownGraceMs', env: 'AGENTSTORE_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', parse: int(0, 600_000), fallback: 10_000 },
-  { key: 'healthIntervalMs', env: 'AGENTSTORE_HEALTH_INTERVAL_MS', flag: '--health-interval-ms', parse: int(100, 600_000), fallback: 2000 },
+  { key: 'healthIntervalMs', env: 'AGENTSTORE_HEALTH_INTERVAL_MS', flag: '--health-interval-ms', parse: int(100, 600_000), fallback: 1000 },
   // Housekeeping (src/housekeeping.ts): every 5 minutes by default.
   { key: 'walCheckpointSchedule', env: 'AGENTSTORE_WAL_CHECKPOINT_SCHEDULE', flag: '--wal-checkpoint-schedule', parse: schedule, fallback: '0 */5 * * * *' },
   { key: 'tokensFile', env: 'AGENTSTORE_TOKENS_FILE', flag: '--tokens-file', parse: optStr, fallback: null },

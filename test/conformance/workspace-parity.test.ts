@@ -9,7 +9,7 @@ import type { Database } from '../../src/store/database.js';
 import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from '../../src/store/workspace.js';
 import { libsqlBackend, openMigrated, postgresBackend, type TestBackend } from '../support/databases.js';
 import { pgvectorBackend } from '../support/pglite.js';
-import { assertStoreError } from './util.js';
+import { assertStoreError, rng } from './util.js';
 
 const DIM = 32;
 const USER = 'parity-user';
@@ -43,16 +43,6 @@ const TEXTS = [
   'The meeting notes were short.',
   'Short.',
 ];
-
-/** Deterministic pseudo-random vectors (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 
 function vectors(n: number, seed: number): Float32Array[] {
   const r = rng(seed);
@@ -104,13 +94,17 @@ function runs(): Run[] {
 const withDim = async (b: TestBackend, dim: number, given?: Config): Promise<Config> => ({ ...(given ?? (await b.config())), embeddingDimension: dim });
 
 describe('workspace parity: libSQL, PostgreSQL and PostgreSQL with pgvector rank the same corpus identically', () => {
-  // The third is PGlite with pgvector over pglite-socket: the pgvector path.
-  const backends = [libsqlBackend(), postgresBackend(), pgvectorBackend()];
+  // libSQL twice: pre-selecting from its in-memory codes (the default; every
+  // corpus here is smaller than the candidate count, so the candidates cover
+  // every chunk) and as an exact scan (LIBSQL_VECTOR_CANDIDATES=0). The last
+  // is PGlite with pgvector over pglite-socket: the pgvector path.
+  const backends = [libsqlBackend(), postgresBackend(), pgvectorBackend(), libsqlBackend()];
+  const overrides: Partial<Config>[] = [{}, {}, {}, { libsqlVectorCandidates: 0 }];
   const dbs: Database[] = [];
   const keys: Map<string, string>[] = [];
   before(async () => {
-    for (const b of backends) {
-      const db = await openMigrated(await withDim(b, DIM));
+    for (const [i, b] of backends.entries()) {
+      const db = await openMigrated({ ...(await withDim(b, DIM)), ...overrides[i] });
       dbs.push(db);
       keys.push(await load(db));
     }
@@ -123,14 +117,14 @@ describe('workspace parity: libSQL, PostgreSQL and PostgreSQL with pgvector rank
   it('each backend reports its vector search method', () => {
     assert.deepEqual(
       dbs.map((db) => db.info().vectorSearchMethod),
-      ['exact', 'exact', 'pgvector'],
+      ['quantized_rescored', 'exact', 'pgvector', 'exact'],
     );
   });
 
   it('same results, ranks and scores for every query', async () => {
     let nonEmpty = 0;
     for (const r of runs()) {
-      const [a, b, c] = await Promise.all(
+      const [a, b, c, d] = await Promise.all(
         dbs.map(async (db, i) =>
           (await db.hybridSearch(USER, null, r.query, r.embedding, r.config)).map((x) => ({
             key: keys[i]!.get(x.chunkId),
@@ -144,6 +138,7 @@ describe('workspace parity: libSQL, PostgreSQL and PostgreSQL with pgvector rank
       );
       assert.deepEqual(b, a, `${r.name}: postgres differs from libsql`);
       assert.deepEqual(c, a, `${r.name}: postgres with pgvector differs from libsql`);
+      assert.deepEqual(d, a, `${r.name}: libsql's exact scan differs from its pre-selection`);
       if (a!.length > 0) nonEmpty++;
     }
     assert.ok(nonEmpty > 40, `only ${nonEmpty} queries found anything`);
@@ -169,6 +164,7 @@ describe('workspace parity: libSQL, PostgreSQL and PostgreSQL with pgvector rank
         assert.equal(lists[0]!.length, k);
         assert.deepEqual(lists[1], lists[0], `k=${k}: postgres`);
         assert.deepEqual(lists[2], lists[0], `k=${k}: pgvector`);
+        assert.deepEqual(lists[3], lists[0], `k=${k}: libsql exact scan`);
       }
     }
   });

@@ -45,11 +45,12 @@ for (const backend of backends) {
       await backend.cleanup();
     });
 
-    it('GetStatus reports the workspace service and exact vector search', async () => {
+    it('GetStatus reports the workspace service and its vector search method', async () => {
       const s = await daemon.client(Admin)('getStatus', {});
       assert.ok(s.capabilities?.services.includes('agentstore.v1.WorkspaceStore'));
       assert.equal(s.capabilities?.vectorSearch, true);
-      assert.equal(s.capabilities?.vectorSearchMethod, 'exact');
+      // libSQL pre-selects from in-memory codes by default; plain PostgreSQL scans exactly.
+      assert.equal(s.capabilities?.vectorSearchMethod, backend.name === 'libsql' ? 'quantized_rescored' : 'exact');
       assert.equal(s.capabilities?.embeddingDimension, DIM);
     });
 

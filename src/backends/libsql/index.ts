@@ -15,6 +15,7 @@ import { libsqlRoutines } from './routines.js';
 import { libsqlJobEventHub, libsqlSandbox } from './sandbox.js';
 import { libsqlSettings } from './settings.js';
 import { libsqlToolFailures } from './tool-failures.js';
+import { VectorIndexes } from './vector-index.js';
 import { libsqlEmbeddingDimension, libsqlWorkspace } from './workspace.js';
 
 export type LibsqlConfig = Pick<
@@ -23,6 +24,7 @@ export type LibsqlConfig = Pick<
   | 'libsqlBusyTimeoutMs'
   | 'libsqlSynchronous'
   | 'embeddingDimension'
+  | 'libsqlVectorCandidates'
   | 'libsqlUrl'
   | 'libsqlAuthToken'
   | 'libsqlSyncIntervalSeconds'
@@ -52,6 +54,7 @@ export function openLibsql(config: LibsqlConfig): Database {
   const latest = libsqlMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
   const hub = libsqlJobEventHub(pool);
+  const vectorSearch = { indexes: new VectorIndexes(pool, config.embeddingDimension), candidates: config.libsqlVectorCandidates };
   /** owner: the one user whose id-keyed rows the stores act on; null for all users. */
   const stores = (owner: string | null): Stores => ({
     ...libsqlConversations(pool, owner),
@@ -60,7 +63,7 @@ export function openLibsql(config: LibsqlConfig): Database {
     ...libsqlRoutines(pool, owner),
     ...libsqlJobs(pool, owner, (id) => hub.wake(id, 'status')),
     ...libsqlSandbox(pool, hub, owner),
-    ...libsqlWorkspace(pool, owner),
+    ...libsqlWorkspace(pool, owner, vectorSearch),
   });
   return {
     ...stores(null),
@@ -96,7 +99,7 @@ export function openLibsql(config: LibsqlConfig): Database {
       schemaVersion,
       latestSchemaVersion: latest,
       vectorSearch: true,
-      vectorSearchMethod: 'exact',
+      vectorSearchMethod: config.libsqlVectorCandidates > 0 ? 'quantized_rescored' : 'exact',
       embeddingDimension: config.embeddingDimension,
       replica: primary?.status() ?? null,
     }),

@@ -24,7 +24,7 @@ import { StoreError } from '../../store/errors.js';
 import { Database, type Driver } from './driver.js';
 import { isPrimaryFailure, primarySqliteCode, PrimaryUnreachable, type PrimaryLink } from './replica.js';
 
-type Param = string | number | bigint | null | Buffer | Uint8Array;
+export type Param = string | number | bigint | null | Buffer | Uint8Array;
 type Row = Record<string, unknown>;
 interface Statement {
   all(...params: Param[]): unknown[];
@@ -233,9 +233,11 @@ export class LibsqlPool {
 
   /**
    * Runs `fn` inside BEGIN IMMEDIATE … COMMIT on the writer connection, after
-   * every earlier write has finished. Any failure rolls back.
+   * every earlier write has finished. Any failure rolls back. `committed`
+   * runs right after a successful COMMIT, before the next write starts, so
+   * in-memory state it updates follows the commit order exactly.
    */
-  async write<T>(fn: (c: Conn) => T | Promise<T>): Promise<T> {
+  async write<T>(fn: (c: Conn) => T | Promise<T>, committed?: (result: T) => void): Promise<T> {
     this.checkOpen();
     this.opts.primary?.checkWritable();
     const pause = this.maybeYield();
@@ -257,6 +259,7 @@ export class LibsqlPool {
         result = fn(c);
         if (!(result instanceof Promise)) {
           c.exec('COMMIT');
+          committed?.(result);
           return this.pullBack(c, result);
         }
       } catch (e) {
@@ -268,6 +271,7 @@ export class LibsqlPool {
         } catch (e) {
           return fail(e);
         }
+        committed?.(r);
         return this.pullBack(c, r);
       }, fail);
     });

@@ -1,11 +1,14 @@
 // WorkspaceStore on libSQL. Twin: src/backends/postgres/workspace.ts.
 //
-// Vector search is an exact scan, filtered by user and agent before the
-// top-k: the user's documents are scanned in batches; each batch's nearest
-// chunks are picked by libSQL's vector_distance_cos and rescored in double
-// precision (the distance PostgreSQL computes), and the loop yields to the
-// event loop between batches so a large scan never stalls other RPCs for its
-// whole duration. No approximate index: see the README for the measurements.
+// Vector search is filtered by user and agent before the top-k and runs in
+// two steps. Pre-selection: the scope's chunks with the best estimated
+// cosine, from 1-bit codes kept in memory (./vector-index.ts), at least
+// LIBSQL_VECTOR_CANDIDATES of them; with that setting at 0, every chunk of
+// the scope, read from the table document batch by document batch (an exact
+// scan). Rescoring: batch by batch, libSQL's vector_distance_cos picks each
+// batch's nearest chunks and those are rescored in double precision (the
+// distance PostgreSQL computes). The loop yields to the event loop between
+// batches, so a large search never stalls other RPCs for its whole duration.
 //
 // Both search branches run each batch as its own statement, not inside one
 // long read transaction: a snapshot held across yields keeps the WAL from
@@ -32,7 +35,8 @@ import {
 import { branches, cosineDistance, embeddingBytes, fts5Match, fuse, indexTerms, norm, queryTerms, type Candidate } from '../../store/workspace-search.js';
 import { chunkInsertFailed, documentMissing } from '../workspace-errors.js';
 import { readJson, readTs, ts } from './codec.js';
-import type { Conn, LibsqlPool } from './pool.js';
+import type { Conn, LibsqlPool, Param } from './pool.js';
+import { floatsOf, scopeKey, type EmbeddingChanges, type VectorIndexes } from './vector-index.js';
 
 const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
 const SCOPE = 'user_id = ? AND COALESCE(agent_id, \'\') = ?';
@@ -69,8 +73,10 @@ const GET_BY_PATH = `SELECT ${DOC_COLUMNS} FROM memory_documents WHERE ${SCOPE} 
 
 const byPath = (c: Conn, userId: string, agentId: string | null, path: string) => c.get<DocRow>(GET_BY_PATH, [userId, agentKey(agentId), path]);
 
-/** Documents scanned per batch in the vector branch before yielding. */
+/** Documents scanned per batch by the exact vector scan. */
 const VECTOR_BATCH_DOCS = 256;
+/** Pre-selected chunks rescored per batch. */
+const RESCORE_BATCH_CHUNKS = 512;
 /** Longest stretch of search work before yielding to the event loop. */
 const VECTOR_SLICE_MS = 4;
 
@@ -88,12 +94,23 @@ const FTS_RANGE = `SELECT c._rowid AS r, c.word_count AS w, d.path, c.chunk_inde
 const FTS_RANGE_ROWS = 8192;
 
 // The sort carries only small columns; the few winners' blobs are read after.
-const VECTOR_BATCH = `SELECT c.id, t.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n FROM (
+const vectorBatch = (from: string, filter: string) => `SELECT c.id, t.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n FROM (
     SELECT c._rowid AS r, d.path, c.chunk_index, vector_distance_cos(c.embedding, ?1) AS dist
-      FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
-     WHERE c.document_id IN (SELECT value FROM json_each(?2)) AND c.embedding IS NOT NULL
+      FROM ${from} JOIN memory_documents d ON d.id = c.document_id
+     WHERE ${filter} c.embedding IS NOT NULL
      ORDER BY dist, d.path, c.chunk_index LIMIT ?3) t
   JOIN memory_chunks c ON c._rowid = t.r`;
+/** Exact scan: a batch of the scope's documents (?2). */
+const SCAN_BATCH = vectorBatch('memory_chunks c', 'c.document_id IN (SELECT value FROM json_each(?2)) AND');
+/**
+ * Rescoring: a batch of pre-selected chunk rowids (?2), still held to the
+ * scope (?4, ?5). CROSS JOIN keeps the rowid list the outer loop: the
+ * planner would otherwise walk all of the user's chunks for each batch.
+ */
+const RESCORE_BATCH = vectorBatch(
+  'json_each(?2) j CROSS JOIN memory_chunks c ON c._rowid = j.value',
+  "d.user_id = ?4 AND COALESCE(d.agent_id, '') = ?5 AND",
+);
 
 interface CandidateRow {
   id: string;
@@ -103,12 +120,6 @@ interface CandidateRow {
 }
 
 const toCandidate = (r: CandidateRow): Candidate => ({ chunkId: r.id, documentId: r.document_id, documentPath: r.path, content: r.content });
-
-/** The driver returns blobs as ArrayBuffer; accept byte views too (copied when unaligned). */
-function floatsOf(e: ArrayBuffer | Uint8Array): Float32Array {
-  if (e instanceof ArrayBuffer) return new Float32Array(e);
-  return e.byteOffset % 4 === 0 ? new Float32Array(e.buffer, e.byteOffset, e.byteLength / 4) : new Float32Array(Uint8Array.from(e).buffer);
-}
 
 interface Scored {
   id: string;
@@ -150,26 +161,41 @@ async function ftsCandidates(pool: LibsqlPool, userId: string, agentId: string |
   });
 }
 
-async function vectorCandidates(pool: LibsqlPool, userId: string, agentId: string | null, q: Float32Array, k: number): Promise<Candidate[]> {
+interface VectorSearch {
+  indexes: VectorIndexes;
+  /** LIBSQL_VECTOR_CANDIDATES: chunks pre-selected from the codes; 0 = exact scan. */
+  candidates: number;
+}
+
+async function vectorCandidates(pool: LibsqlPool, search: VectorSearch, userId: string, agentId: string | null, q: Float32Array, k: number): Promise<Candidate[]> {
+  const agent = agentKey(agentId);
+  // Pre-selected before the reader is taken: loading a scope takes the writer slot.
+  const preselected = search.candidates > 0 ? await (await search.indexes.scope(userId, agent)).nearest(q, Math.max(search.candidates, 10 * k)) : null;
   const query = Float64Array.from(q);
   const qn = norm(q);
   const qBlob = embeddingBytes(q);
   // Per batch, SQLite's float32 vector_distance_cos pre-selects the nearest
   // k + margin chunks (same tie-break as the final order); those few are
   // rescored in double precision, so the final top k equals an exact scan's
-  // unless more than `margin` chunks sit within float32 rounding of the cut.
+  // of the same chunks unless more than `margin` of them sit within float32
+  // rounding of the cut.
   const preselect = 2 * k + 16;
   return pool.read(async (c) => {
-    const docs = c.all<{ id: string }>(`SELECT id FROM memory_documents WHERE ${SCOPE}`, [userId, agentKey(agentId)]);
+    const batches: [string, ...Param[]][] = [];
+    if (preselected) {
+      for (let i = 0; i < preselected.length; i += RESCORE_BATCH_CHUNKS) {
+        batches.push([RESCORE_BATCH, qBlob, JSON.stringify(preselected.slice(i, i + RESCORE_BATCH_CHUNKS)), preselect, userId, agent]);
+      }
+    } else {
+      const docs = c.all<{ id: string }>(`SELECT id FROM memory_documents WHERE ${SCOPE}`, [userId, agent]);
+      for (let i = 0; i < docs.length; i += VECTOR_BATCH_DOCS) {
+        batches.push([SCAN_BATCH, qBlob, JSON.stringify(docs.slice(i, i + VECTOR_BATCH_DOCS).map((d) => d.id)), preselect]);
+      }
+    }
     const scored: Scored[] = [];
     let sliceStart = performance.now();
-    for (let i = 0; i < docs.length; i += VECTOR_BATCH_DOCS) {
-      const rows = c.all<{ id: string; path: string; chunk_index: number; e: ArrayBuffer | Uint8Array; n: number }>(VECTOR_BATCH, [
-        qBlob,
-        JSON.stringify(docs.slice(i, i + VECTOR_BATCH_DOCS).map((d) => d.id)),
-        preselect,
-      ]);
-      for (const r of rows) {
+    for (const [sql, ...params] of batches) {
+      for (const r of c.all<{ id: string; path: string; chunk_index: number; e: ArrayBuffer | Uint8Array; n: number }>(sql, params)) {
         const v = floatsOf(r.e);
         if (v.length !== q.length) throw new StoreError('data_loss', `stored embedding of chunk ${r.id} has ${v.length} dimensions, expected ${q.length}`);
         scored.push({ id: r.id, dist: cosineDistance(v, r.n, query, qn), path: r.path, index: r.chunk_index });
@@ -207,7 +233,23 @@ export function topK(scored: Scored[], k: number): Scored[] {
 }
 
 /** `owner`: id-keyed methods see only that user's documents and chunks (null: everyone's). */
-export function libsqlWorkspace(pool: LibsqlPool, owner: string | null): WorkspaceStore {
+export function libsqlWorkspace(pool: LibsqlPool, owner: string | null, search: VectorSearch): WorkspaceStore {
+  const { indexes } = search;
+  /** A write that changes embeddings: its changes reach the loaded codes once it has committed. */
+  const writeEmbeddings = (fn: (c: Conn, changes: EmbeddingChanges) => void): Promise<EmbeddingChanges> =>
+    pool.write(
+      (c) => {
+        const changes = indexes.begin(c);
+        fn(c, changes);
+        return indexes.end(c, changes);
+      },
+      (changes) => indexes.committed(changes),
+    );
+  /** The scope key of a document, read only when some scope's codes are loaded. */
+  const scopeOf = (c: Conn, documentId: string): string | null => {
+    const d = c.get<{ user_id: string; agent_id: string | null }>('SELECT user_id, agent_id FROM memory_documents WHERE id = ?', [documentId]);
+    return d ? scopeKey(d.user_id, agentKey(d.agent_id)) : null;
+  };
   return {
     getDocumentByPath: (userId, agentId, path) =>
       pool.read((c) => {
@@ -242,10 +284,10 @@ export function libsqlWorkspace(pool: LibsqlPool, owner: string | null): Workspa
     },
 
     async deleteDocumentByPath(userId, agentId, path) {
-      await pool.write((c) => {
+      await writeEmbeddings((c, changes) => {
         const r = c.get<{ id: string }>(`SELECT id FROM memory_documents WHERE ${SCOPE} AND path = ?`, [userId, agentKey(agentId), path]);
         if (!r) throw documentNotFound(path, userId);
-        c.run('DELETE FROM memory_chunks WHERE document_id = ?', [r.id]);
+        for (const x of c.all<{ r: number }>('DELETE FROM memory_chunks WHERE document_id = ? RETURNING _rowid AS r', [r.id])) changes.removed.push(x.r);
         c.run('DELETE FROM memory_documents WHERE id = ?', [r.id]);
       });
     },
@@ -278,7 +320,11 @@ export function libsqlWorkspace(pool: LibsqlPool, owner: string | null): Workspa
       ),
 
     async deleteChunks(documentId) {
-      await pool.write((c) => c.run(`DELETE FROM memory_chunks WHERE document_id = ? AND ${OWNED_CHUNKS}`, [documentId, owner]));
+      await writeEmbeddings((c, changes) => {
+        for (const x of c.all<{ r: number }>(`DELETE FROM memory_chunks WHERE document_id = ? AND ${OWNED_CHUNKS} RETURNING _rowid AS r`, [documentId, owner])) {
+          changes.removed.push(x.r);
+        }
+      });
     },
 
     async insertChunk(documentId, chunkIndex, content, embedding) {
@@ -286,24 +332,29 @@ export function libsqlWorkspace(pool: LibsqlPool, owner: string | null): Workspa
       const id = randomUUID();
       const blob = embedding ? embeddingBytes(embedding) : null;
       const n = embedding ? norm(embedding) : null;
-      await pool
-        .write((c) => {
-          // From the document row itself: a document that is missing (or not the owner's) inserts nothing.
-          const r = c.run(
-            `INSERT INTO memory_chunks (id, document_id, chunk_index, content, fts_text, word_count, embedding, embedding_norm, created_at)
-             SELECT ?, id, ?, ?, ?, ?, ?, ?, ? FROM memory_documents WHERE id = ? AND ${OWNER}`,
-            [id, chunkIndex, content, terms.join(' '), wordCount, blob, n, ts(now()), documentId, owner],
-          );
-          if (r.changes === 0) throw documentMissing(documentId);
-        })
-        .catch(chunkInsertFailed(documentId, chunkIndex));
+      await writeEmbeddings((c, changes) => {
+        // From the document row itself: a document that is missing (or not the owner's) inserts nothing.
+        const [r] = c.all<{ r: number }>(
+          `INSERT INTO memory_chunks (id, document_id, chunk_index, content, fts_text, word_count, embedding, embedding_norm, created_at)
+           SELECT ?, id, ?, ?, ?, ?, ?, ?, ? FROM memory_documents WHERE id = ? AND ${OWNER} RETURNING _rowid AS r`,
+          [id, chunkIndex, content, terms.join(' '), wordCount, blob, n, ts(now()), documentId, owner],
+        );
+        if (!r) throw documentMissing(documentId);
+        const scope = embedding && changes.before !== null ? scopeOf(c, documentId) : null;
+        if (scope && embedding) changes.set.push({ scope, rowid: r.r, embedding });
+      }).catch(chunkInsertFailed(documentId, chunkIndex));
       return id;
     },
 
     async updateChunkEmbedding(chunkId, embedding) {
-      await pool.write((c) =>
-        c.run(`UPDATE memory_chunks SET embedding = ?, embedding_norm = ? WHERE id = ? AND ${OWNED_CHUNKS}`, [embeddingBytes(embedding), norm(embedding), chunkId, owner]),
-      );
+      await writeEmbeddings((c, changes) => {
+        const [r] = c.all<{ r: number; document_id: string }>(
+          `UPDATE memory_chunks SET embedding = ?, embedding_norm = ? WHERE id = ? AND ${OWNED_CHUNKS} RETURNING _rowid AS r, document_id`,
+          [embeddingBytes(embedding), norm(embedding), chunkId, owner],
+        );
+        const scope = r && changes.before !== null ? scopeOf(c, r.document_id) : null;
+        if (r && scope) changes.set.push({ scope, rowid: r.r, embedding });
+      });
     },
 
     getChunksWithoutEmbeddings: (userId, agentId, limit) =>
@@ -332,7 +383,7 @@ export function libsqlWorkspace(pool: LibsqlPool, owner: string | null): Workspa
       const terms = queryTerms(query);
       const run = branches(terms, embedding, config);
       const fts = run.fts ? await ftsCandidates(pool, userId, agentId, terms, config.preFusionLimit) : [];
-      const vector = run.vector ? await vectorCandidates(pool, userId, agentId, embedding!, config.preFusionLimit) : [];
+      const vector = run.vector ? await vectorCandidates(pool, search, userId, agentId, embedding!, config.preFusionLimit) : [];
       return fuse(fts, vector, config);
     },
   };
