@@ -19,6 +19,10 @@ export interface Config {
   libsqlBusyTimeoutMs: number;
   libsqlSynchronous: 'FULL' | 'NORMAL' | 'OFF';
   embeddingDimension: number;
+  /** PostgreSQL with pgvector: keep an HNSW index of the embeddings ("hnsw") or scan exactly ("off"). */
+  pgvectorIndex: 'hnsw' | 'off';
+  /** hnsw.ef_search floor of a vector search through that index (raised to the candidates wanted). */
+  pgvectorEfSearch: number;
   listen: string;
   logLevel: string;
   maxMessageBytes: number;
@@ -102,6 +106,9 @@ const SETTINGS = [
   { key: 'libsqlBusyTimeoutMs', env: 'LIBSQL_BUSY_TIMEOUT_MS', flag: '--libsql-busy-timeout-ms', parse: int(0, 600_000), fallback: 5000 },
   { key: 'libsqlSynchronous', env: 'LIBSQL_SYNCHRONOUS', flag: '--libsql-synchronous', parse: oneOf('FULL', 'NORMAL', 'OFF'), fallback: 'NORMAL' },
   { key: 'embeddingDimension', env: 'EMBEDDING_DIMENSION', flag: '--embedding-dimension', parse: int(1, 16_000), fallback: 1536 },
+  { key: 'pgvectorIndex', env: 'PGVECTOR_INDEX', flag: '--pgvector-index', parse: oneOf('hnsw', 'off'), fallback: 'hnsw' },
+  // pgvector caps hnsw.ef_search at 1000.
+  { key: 'pgvectorEfSearch', env: 'PGVECTOR_EF_SEARCH', flag: '--pgvector-ef-search', parse: int(1, 1000), fallback: 100 },
   { key: 'listen', env: 'AGENTSTORE_LISTEN', flag: '--listen', parse: listen, fallback: '127.0.0.1:50051' },
   { key: 'logLevel', env: 'AGENTSTORE_LOG_LEVEL', flag: '--log-level', parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), fallback: 'info' },
   { key: 'maxMessageBytes', env: 'AGENTSTORE_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', parse: int(1024, 256 * 1024 * 1024), fallback: 16 * 1024 * 1024 },

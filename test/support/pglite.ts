@@ -11,7 +11,8 @@ interface Running {
   stop(): Promise<void>;
 }
 
-export function pgvectorBackend(): TestBackend & { name: 'postgres' } {
+/** `env`: further settings, e.g. PGVECTOR_INDEX or PGVECTOR_EF_SEARCH. */
+export function pgvectorBackend(env: Record<string, string> = {}): TestBackend & { name: 'postgres' } {
   const running: Running[] = [];
   return {
     name: 'postgres',
@@ -35,6 +36,7 @@ export function pgvectorBackend(): TestBackend & { name: 'postgres' } {
         DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres`,
         DATABASE_POOL_SIZE: '1',
         DATABASE_ACQUIRE_TIMEOUT_MS: '60000',
+        ...env,
       }).config;
     },
     async cleanup() {
