@@ -3,35 +3,15 @@
 // before the top-k when candidates come from that approximate index.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
 import type { Config } from '../../src/config.js';
 import { DEFAULT_SEARCH_CONFIG } from '../../src/store/workspace.js';
 import { openMigrated } from '../support/databases.js';
-import { pgvectorBackend } from '../support/pglite.js';
+import { pgliteClient, pgvectorBackend } from '../support/pglite.js';
 
 const DIM = 16;
 
-/**
- * A direct connection. PGlite serves one connection at a time (wait until
- * the daemon's pool has let go) and every connection shares its one session,
- * so the daemon's named statements are dropped for the next boot.
- */
-async function connect(config: Config): Promise<pg.Client> {
-  for (let attempt = 0; ; attempt++) {
-    const c = new pg.Client({ connectionString: config.databaseUrl! });
-    try {
-      await c.connect();
-      await c.query('DEALLOCATE ALL');
-      return c;
-    } catch (e) {
-      if (attempt === 50) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
-
 async function hnswIndexes(config: Config): Promise<string[]> {
-  const c = await connect(config);
+  const c = await pgliteClient(config.databaseUrl!);
   try {
     const r = await c.query<{ name: string; def: string }>(
       "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'memory_chunks' AND indexdef LIKE '%hnsw%' ORDER BY 1",
@@ -71,7 +51,7 @@ describe('pgvector', () => {
     assert.deepEqual(await hnswIndexes(config16), []);
     // Above pgvector's 2000-dimension limit for HNSW there is no index either.
     const wide = { ...config16, embeddingDimension: 2001 };
-    const c = await connect(config);
+    const c = await pgliteClient(config.databaseUrl!);
     await c.query('UPDATE memory_chunks SET embedding = NULL, embedding_norm = NULL');
     await c.end();
     await reopen(wide, 'pgvector');
