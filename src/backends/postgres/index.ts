@@ -10,7 +10,7 @@ import { pgRoutines } from './routines.js';
 import { pgJobEventHub, pgSandbox } from './sandbox.js';
 import { pgSettings } from './settings.js';
 import { pgToolFailures } from './tool-failures.js';
-import { pgEmbeddingDimension, pgVectorSearch, pgWorkspace, type PgVectorSearch } from './workspace.js';
+import { pgEmbeddingDimension, pgSetUpVectorSearch, pgWorkspace, type PgVectorSearch } from './workspace.js';
 
 export type PostgresConfig = Pick<Config, 'databaseUrl' | 'poolSize' | 'acquireTimeoutMs' | 'embeddingDimension' | 'pgvectorIndex' | 'pgvectorEfSearch'>;
 
@@ -22,7 +22,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
   const latest = pgMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
   const events = pgJobEventHub(config.databaseUrl, config.acquireTimeoutMs, onPoolError);
-  let vector: PgVectorSearch = { method: 'exact', dimension: config.embeddingDimension, efSearch: config.pgvectorEfSearch };
+  let vector: PgVectorSearch = { method: 'exact' };
   /** owner: the one user whose id-keyed rows the stores act on; null for all users. */
   const stores = (owner: string | null): Stores => ({
     ...pgConversations(pool, owner),
@@ -39,7 +39,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
     async runMigrations() {
       await migratePostgres(pool);
       await pgEmbeddingDimension(pool, config.embeddingDimension);
-      vector = await pgVectorSearch(pool, config);
+      vector = await pgSetUpVectorSearch(pool, config);
       schemaVersion = await pgSchemaVersion(pool);
     },
     async readSchemaVersion() {

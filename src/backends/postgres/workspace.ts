@@ -117,16 +117,9 @@ const PRESELECT_EXACT = sql(`SELECT ${PRESELECTED} FROM ${SCOPED_CHUNKS}
  * hnsw.max_scan_tuples is reached; fewer than $4 sends the caller to the
  * exact query, so a user never gets fewer hits because of others' rows.
  */
-const preselectHnsw = new Map<number, Stmt>();
-const hnswStatement = (dimension: number): Stmt => {
-  let s = preselectHnsw.get(dimension);
-  if (!s) {
-    s = sql(`SELECT ${PRESELECTED} FROM ${SCOPED_CHUNKS}
+const preselectHnsw = (dimension: number): Stmt =>
+  sql(`SELECT ${PRESELECTED} FROM ${SCOPED_CHUNKS}
    ORDER BY c.embedding::vector(${dimension}) <=> $3::float8[]::real[]::vector(${dimension}) LIMIT $4`);
-    preselectHnsw.set(dimension, s);
-  }
-  return s;
-};
 
 interface PreselectedRow extends CandidateRow {
   chunk_index: number;
@@ -184,23 +177,22 @@ export type PgVectorMethod = 'pgvector_hnsw' | 'pgvector' | 'exact';
 
 export interface PgVectorSearch {
   method: PgVectorMethod;
-  dimension: number;
-  /** hnsw.ef_search floor (PGVECTOR_EF_SEARCH). */
-  efSearch: number;
+  /** With the HNSW index: its pre-selection and the hnsw.ef_search floor (PGVECTOR_EF_SEARCH). */
+  hnsw?: { preselect: Stmt; efSearch: number };
 }
 
 /** `owner`: id-keyed methods see only that user's documents and chunks (null: everyone's). */
 export function pgWorkspace(pool: PgPool, owner: string | null, vector: () => PgVectorSearch): WorkspaceStore {
   const vectorBranch = async (userId: string, agentId: string | null, embedding: Float32Array, k: number): Promise<CandidateRow[]> => {
-    const { method, dimension, efSearch } = vector();
+    const { method, hnsw } = vector();
     const scope = [userId, agentKey(agentId), floats(embedding)];
     if (method === 'exact') return pool.rows<CandidateRow>(VECTOR_SEARCH, [...scope, norm(embedding), k]);
     // A margin of candidates beyond k absorbs float32-versus-double near-ties.
     const wanted = 2 * k + 16;
-    if (method === 'pgvector_hnsw') {
+    if (hnsw) {
       const approx = await pool.tx(async (q) => {
-        await q.one(HNSW_SCAN, [String(Math.min(1000, Math.max(efSearch, wanted)))]);
-        return q.rows<PreselectedRow>(hnswStatement(dimension), [...scope, wanted]);
+        await q.one(HNSW_SCAN, [String(Math.min(1000, Math.max(hnsw.efSearch, wanted)))]);
+        return q.rows<PreselectedRow>(hnsw.preselect, [...scope, wanted]);
       });
       if (approx.length === wanted) return rescore(approx, embedding, k);
     }
@@ -331,18 +323,17 @@ export async function pgEmbeddingDimension(pool: PgPool, dimension: number): Pro
  * above 2000 dimensions. The table itself is the same in every case.
  * Building the index over existing chunks takes a while (README).
  */
-export async function pgVectorSearch(pool: PgPool, config: Pick<Config, 'embeddingDimension' | 'pgvectorIndex' | 'pgvectorEfSearch'>): Promise<PgVectorSearch> {
+export async function pgSetUpVectorSearch(pool: PgPool, config: Pick<Config, 'embeddingDimension' | 'pgvectorIndex' | 'pgvectorEfSearch'>): Promise<PgVectorSearch> {
   const dimension = config.embeddingDimension;
-  const result = (method: PgVectorMethod): PgVectorSearch => ({ method, dimension, efSearch: config.pgvectorEfSearch });
   const available = await pool.one<{ installed: boolean }>(
     sql("SELECT installed_version IS NOT NULL AS installed FROM pg_available_extensions WHERE name = 'vector'"),
   );
-  if (!available) return result('exact');
+  if (!available) return { method: 'exact' };
   if (!available.installed) {
     try {
       await pool.exec(sql('CREATE EXTENSION IF NOT EXISTS vector'));
     } catch {
-      return result('exact');
+      return { method: 'exact' };
     }
   }
   const wanted = config.pgvectorIndex === 'hnsw' && dimension <= HNSW_MAX_DIMENSION ? `${HNSW_INDEX_PREFIX}${dimension}` : null;
@@ -358,5 +349,5 @@ export async function pgVectorSearch(pool: PgPool, config: Pick<Config, 'embeddi
       await q.exec(sql(`CREATE INDEX ${wanted} ON memory_chunks USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops)`));
     }
   });
-  return result(wanted ? 'pgvector_hnsw' : 'pgvector');
+  return wanted ? { method: 'pgvector_hnsw', hnsw: { preselect: preselectHnsw(dimension), efSearch: config.pgvectorEfSearch } } : { method: 'pgvector' };
 }
