@@ -21,6 +21,10 @@ export interface Config {
   embeddingDimension: number;
   /** libSQL vector search: chunks pre-selected from in-memory 1-bit codes and rescored exactly; 0 = exact scan. */
   libsqlVectorCandidates: number;
+  /** PostgreSQL with pgvector: keep an HNSW index of the embeddings ("hnsw") or scan exactly ("off"). */
+  pgvectorIndex: 'hnsw' | 'off';
+  /** hnsw.ef_search floor of a vector search through that index (raised to the candidates wanted). */
+  pgvectorEfSearch: number;
   listen: string;
   logLevel: string;
   maxMessageBytes: number;
@@ -105,6 +109,9 @@ const SETTINGS = [
   { key: 'libsqlSynchronous', env: 'LIBSQL_SYNCHRONOUS', flag: '--libsql-synchronous', parse: oneOf('FULL', 'NORMAL', 'OFF'), fallback: 'NORMAL' },
   { key: 'embeddingDimension', env: 'EMBEDDING_DIMENSION', flag: '--embedding-dimension', parse: int(1, 16_000), fallback: 1536 },
   { key: 'libsqlVectorCandidates', env: 'LIBSQL_VECTOR_CANDIDATES', flag: '--libsql-vector-candidates', parse: int(0, 10_000_000), fallback: 1000 },
+  { key: 'pgvectorIndex', env: 'PGVECTOR_INDEX', flag: '--pgvector-index', parse: oneOf('hnsw', 'off'), fallback: 'hnsw' },
+  // pgvector caps hnsw.ef_search at 1000.
+  { key: 'pgvectorEfSearch', env: 'PGVECTOR_EF_SEARCH', flag: '--pgvector-ef-search', parse: int(1, 1000), fallback: 100 },
   { key: 'listen', env: 'AGENTSTORE_LISTEN', flag: '--listen', parse: listen, fallback: '127.0.0.1:50051' },
   { key: 'logLevel', env: 'AGENTSTORE_LOG_LEVEL', flag: '--log-level', parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), fallback: 'info' },
   { key: 'maxMessageBytes', env: 'AGENTSTORE_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', parse: int(1024, 256 * 1024 * 1024), fallback: 16 * 1024 * 1024 },

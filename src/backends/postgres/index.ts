@@ -10,9 +10,9 @@ import { pgRoutines } from './routines.js';
 import { pgJobEventHub, pgSandbox } from './sandbox.js';
 import { pgSettings } from './settings.js';
 import { pgToolFailures } from './tool-failures.js';
-import { pgDetectVector, pgEmbeddingDimension, pgWorkspace, type PgVectorMethod } from './workspace.js';
+import { pgEmbeddingDimension, pgSetUpVectorSearch, pgWorkspace, type PgVectorSearch } from './workspace.js';
 
-export type PostgresConfig = Pick<Config, 'databaseUrl' | 'poolSize' | 'acquireTimeoutMs' | 'embeddingDimension'>;
+export type PostgresConfig = Pick<Config, 'databaseUrl' | 'poolSize' | 'acquireTimeoutMs' | 'embeddingDimension' | 'pgvectorIndex' | 'pgvectorEfSearch'>;
 
 const PING = sql('SELECT 1 AS x');
 
@@ -22,7 +22,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
   const latest = pgMigrations().at(-1)?.version ?? 0;
   let schemaVersion = 0;
   const events = pgJobEventHub(config.databaseUrl, config.acquireTimeoutMs, onPoolError);
-  let vectorMethod: PgVectorMethod = 'exact';
+  let vector: PgVectorSearch = { method: 'exact' };
   /** owner: the one user whose id-keyed rows the stores act on; null for all users. */
   const stores = (owner: string | null): Stores => ({
     ...pgConversations(pool, owner),
@@ -31,7 +31,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
     ...pgRoutines(pool, owner),
     ...pgJobs(pool, owner),
     ...pgSandbox(pool, events.hub, owner),
-    ...pgWorkspace(pool, owner, () => vectorMethod),
+    ...pgWorkspace(pool, owner, () => vector),
   });
   return {
     ...stores(null),
@@ -39,7 +39,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
     async runMigrations() {
       await migratePostgres(pool);
       await pgEmbeddingDimension(pool, config.embeddingDimension);
-      vectorMethod = await pgDetectVector(pool);
+      vector = await pgSetUpVectorSearch(pool, config);
       schemaVersion = await pgSchemaVersion(pool);
     },
     async readSchemaVersion() {
@@ -54,7 +54,7 @@ export function openPostgres(config: PostgresConfig, onPoolError?: (e: Error) =>
       schemaVersion,
       latestSchemaVersion: latest,
       vectorSearch: true,
-      vectorSearchMethod: vectorMethod,
+      vectorSearchMethod: vector.method,
       embeddingDimension: config.embeddingDimension,
       replica: null,
     }),

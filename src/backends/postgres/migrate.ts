@@ -4,8 +4,9 @@
 import { loadMigrations, pending, type AppliedMigration } from '../migrations.js';
 import type { PgPool } from './pool.js';
 
-// Arbitrary constant shared by every agentstore daemon ("agentstr" in ASCII).
-const LOCK_KEY = '7018969283839865970';
+// Arbitrary constant shared by every agentstore daemon ("agentstr" in ASCII);
+// also held while the pgvector index is set up at boot (workspace.ts).
+export const LOCK_KEY = '7018969283839865970';
 
 export const pgMigrations = () => loadMigrations('migrations-pg');
 

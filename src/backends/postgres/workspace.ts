@@ -1,13 +1,18 @@
 // WorkspaceStore on PostgreSQL. Twin: src/backends/libsql/workspace.ts.
 //
-// Without pgvector, embeddings are real[] and scored exactly in SQL, filtered
-// by user and agent before the top-k; the dot product is a sequential
-// double-precision sum so distances equal libSQL's bit for bit
-// (src/store/workspace-search.ts).
+// Embeddings are real[] everywhere. Without pgvector they are scored exactly
+// in SQL, filtered by user and agent before the top-k; the dot product is a
+// sequential double-precision sum so distances equal libSQL's bit for bit
+// (src/store/workspace-search.ts). With pgvector, an HNSW index over
+// embedding::vector(N) pre-selects candidates (approximate), which are
+// rescored in the daemon with that same exact sum; PGVECTOR_INDEX=off scans
+// exactly.
 import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.js';
 import { now } from '../../store/clock.js';
 import type { JsonValue } from '../../store/types.js';
 import {
+  compareBinary,
   directoryEntries,
   directoryPrefix,
   dimensionMismatch,
@@ -18,9 +23,10 @@ import {
   type MemoryDocument,
   type WorkspaceStore,
 } from '../../store/workspace.js';
-import { branches, fuse, indexTerms, norm, queryTerms, tsquery, type Candidate } from '../../store/workspace-search.js';
+import { branches, cosineDistance, fuse, indexTerms, norm, queryTerms, tsquery, type Candidate } from '../../store/workspace-search.js';
 import { chunkInsertFailed, documentMissing } from '../workspace-errors.js';
-import { sql, type PgPool } from './pool.js';
+import { LOCK_KEY } from './migrate.js';
+import { sql, type PgPool, type Stmt } from './pool.js';
 
 const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
 const SCOPE = "user_id = $1 AND COALESCE(agent_id::text, '') = $2";
@@ -78,6 +84,8 @@ const FTS_SEARCH = sql(`WITH top AS (
      ORDER BY c.word_count, d.path, c.chunk_index LIMIT $4)
   SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
    ORDER BY top.word_count, top.path, top.chunk_index`);
+const SCOPED_CHUNKS = `memory_documents d JOIN memory_chunks c ON c.document_id = d.id
+     WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NOT NULL`;
 // The operation order matches cosineDistance() in workspace-search.ts.
 const VECTOR_SEARCH = sql(`WITH top AS (
     SELECT c.id, s.dist, d.path, c.chunk_index FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
@@ -88,23 +96,61 @@ const VECTOR_SEARCH = sql(`WITH top AS (
      ORDER BY s.dist, d.path, c.chunk_index LIMIT $5)
   SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
    ORDER BY top.dist, top.path, top.chunk_index`);
-// With pgvector: its float32 cosine distance (<=>, computed in C over a cast
-// of the stored real[]) pre-selects the nearest k + margin of the user's
-// chunks, and those few are rescored with the double-precision sum above, so
-// ranks stay identical to libSQL's and to the plain path. Still an exact scan
-// filtered before the top-k: no approximate index.
-const VECTOR_SEARCH_PGVECTOR = sql(`WITH pre AS (
-    SELECT c.id, d.path, c.chunk_index FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
-     WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NOT NULL
-     ORDER BY c.embedding::vector <=> $3::float8[]::real[]::vector, d.path, c.chunk_index LIMIT $6),
-  top AS (
-    SELECT pre.id, pre.path, pre.chunk_index, s.dist FROM pre JOIN memory_chunks c ON c.id = pre.id
-     CROSS JOIN LATERAL (
-       SELECT 1 - sum(x::float8 * y) / (c.embedding_norm * $4::float8) AS dist FROM unnest(c.embedding, $3::float8[]) AS t (x, y)
-     ) s
-     ORDER BY s.dist, pre.path, pre.chunk_index LIMIT $5)
-  SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
-   ORDER BY top.dist, top.path, top.chunk_index`);
+// With pgvector, the nearest $4 of the user's chunks by pgvector's float32
+// cosine distance (<=>) are pre-selected with their embeddings, and the
+// daemon rescores them with cosineDistance() — the double-precision sum the
+// plain path computes in SQL, bit for bit — so ranks among them equal
+// libSQL's. (Rescoring in SQL with unnest cost more than the index scan:
+// 0.45 ms a candidate on PGlite.)
+// The embeddings travel in binary (array_send): printing and parsing them as
+// text took most of the query's time.
+const PRESELECTED = 'c.id, c.document_id, d.path, c.chunk_index, c.content, array_send(c.embedding) AS embedding, c.embedding_norm';
+// Exact: <=> over a cast of every one of the user's stored real[] (the cast
+// without a dimension never matches the HNSW index expression).
+const PRESELECT_EXACT = sql(`SELECT ${PRESELECTED} FROM ${SCOPED_CHUNKS}
+   ORDER BY c.embedding::vector <=> $3::float8[]::real[]::vector, d.path, c.chunk_index LIMIT $4`);
+/**
+ * Approximate: the same pre-selection through the HNSW index over
+ * embedding::vector(N). The user and agent filter applies to the index
+ * scan's output, and the iterative scan (hnsw.iterative_scan) keeps walking
+ * the graph until $4 of the user's chunks are found or
+ * hnsw.max_scan_tuples is reached; fewer than $4 sends the caller to the
+ * exact query, so a user never gets fewer hits because of others' rows.
+ */
+const preselectHnsw = (dimension: number): Stmt =>
+  sql(`SELECT ${PRESELECTED} FROM ${SCOPED_CHUNKS}
+   ORDER BY c.embedding::vector(${dimension}) <=> $3::float8[]::real[]::vector(${dimension}) LIMIT $4`);
+
+interface PreselectedRow extends CandidateRow {
+  chunk_index: number;
+  embedding: Buffer;
+  embedding_norm: number;
+}
+
+/** array_send of a one-dimensional real[] without nulls: a 20-byte header (length at 12), then each element's 4-byte length and big-endian value. */
+function receivedEmbedding(b: Buffer): Float32Array {
+  const e = new Float32Array(b.readInt32BE(12));
+  for (let i = 0; i < e.length; i++) e[i] = b.readFloatBE(24 + 8 * i);
+  return e;
+}
+
+/** The exact top k of pre-selected chunks: distance, then path, then chunk index. */
+function rescore(rows: PreselectedRow[], embedding: Float32Array, k: number): CandidateRow[] {
+  const query = Float64Array.from(embedding);
+  const queryNorm = norm(embedding);
+  return rows
+    .map((r) => ({ r, dist: cosineDistance(receivedEmbedding(r.embedding), r.embedding_norm, query, queryNorm) }))
+    .sort((a, b) => a.dist - b.dist || compareBinary(a.r.path, b.r.path) || a.r.chunk_index - b.r.chunk_index)
+    .slice(0, k)
+    .map(({ r }) => r);
+}
+// For this transaction only: how many graph candidates the HNSW scan keeps,
+// and continue past them when the filter drops rows (order among the extra
+// rows is relaxed: they are rescored anyway).
+const HNSW_SCAN = sql("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
+/** pgvector's HNSW index takes vectors of at most 2000 dimensions. */
+export const HNSW_MAX_DIMENSION = 2000;
+const HNSW_INDEX_PREFIX = 'idx_memory_chunks_embedding_hnsw_';
 const GET_DIMENSION = sql("SELECT value FROM workspace_meta WHERE key = 'embedding_dimension' FOR UPDATE");
 const ANY_EMBEDDING = sql('SELECT 1 AS x FROM memory_chunks WHERE embedding IS NOT NULL LIMIT 1');
 const SET_DIMENSION = sql(`INSERT INTO workspace_meta (key, value) VALUES ('embedding_dimension', $1)
@@ -123,11 +169,36 @@ const toCandidate = (r: CandidateRow): Candidate => ({ chunkId: r.id, documentId
 const arrayParam = (a: readonly (string | number)[]) => a as unknown as string;
 const floats = (e: Float32Array) => arrayParam(Array.from(e));
 
-/** How the vector branch runs: pgvector pre-selection, or exact scoring alone. */
-export type PgVectorMethod = 'pgvector' | 'exact';
+/**
+ * How the vector branch runs (GetStatus vector_search_method): pgvector's
+ * HNSW index, approximate; pgvector's exact scan; exact scoring over real[].
+ */
+export type PgVectorMethod = 'pgvector_hnsw' | 'pgvector' | 'exact';
+
+export interface PgVectorSearch {
+  method: PgVectorMethod;
+  /** With the HNSW index: its pre-selection and the hnsw.ef_search floor (PGVECTOR_EF_SEARCH). */
+  hnsw?: { preselect: Stmt; efSearch: number };
+}
 
 /** `owner`: id-keyed methods see only that user's documents and chunks (null: everyone's). */
-export function pgWorkspace(pool: PgPool, owner: string | null, vectorMethod: () => PgVectorMethod): WorkspaceStore {
+export function pgWorkspace(pool: PgPool, owner: string | null, vector: () => PgVectorSearch): WorkspaceStore {
+  const vectorBranch = async (userId: string, agentId: string | null, embedding: Float32Array, k: number): Promise<CandidateRow[]> => {
+    const { method, hnsw } = vector();
+    const scope = [userId, agentKey(agentId), floats(embedding)];
+    if (method === 'exact') return pool.rows<CandidateRow>(VECTOR_SEARCH, [...scope, norm(embedding), k]);
+    // A margin of candidates beyond k absorbs float32-versus-double near-ties.
+    const wanted = 2 * k + 16;
+    if (hnsw) {
+      const approx = await pool.tx(async (q) => {
+        await q.one(HNSW_SCAN, [String(Math.min(1000, Math.max(hnsw.efSearch, wanted)))]);
+        return q.rows<PreselectedRow>(hnsw.preselect, [...scope, wanted]);
+      });
+      if (approx.length === wanted) return rescore(approx, embedding, k);
+    }
+    return rescore(await pool.rows<PreselectedRow>(PRESELECT_EXACT, [...scope, wanted]), embedding, k);
+  };
+
   const byPath = (userId: string, agentId: string | null, path: string) => pool.one<DocRow>(GET_BY_PATH, [userId, agentKey(agentId), path]);
   return {
     async getDocumentByPath(userId, agentId, path) {
@@ -225,18 +296,7 @@ export function pgWorkspace(pool: PgPool, owner: string | null, vectorMethod: ()
       const run = branches(terms, embedding, config);
       const [fts, vector] = await Promise.all([
         run.fts ? pool.rows<CandidateRow>(FTS_SEARCH, [userId, agentKey(agentId), tsquery(terms), config.preFusionLimit]) : [],
-        !run.vector
-          ? []
-          : vectorMethod() === 'pgvector'
-            ? pool.rows<CandidateRow>(VECTOR_SEARCH_PGVECTOR, [
-                userId,
-                agentKey(agentId),
-                floats(embedding!),
-                norm(embedding!),
-                config.preFusionLimit,
-                2 * config.preFusionLimit + 16,
-              ])
-            : pool.rows<CandidateRow>(VECTOR_SEARCH, [userId, agentKey(agentId), floats(embedding!), norm(embedding!), config.preFusionLimit]),
+        run.vector ? vectorBranch(userId, agentId, embedding!, config.preFusionLimit) : [],
       ]);
       return fuse(fts.map(toCandidate), vector.map(toCandidate), config);
     },
@@ -256,19 +316,38 @@ export async function pgEmbeddingDimension(pool: PgPool, dimension: number): Pro
 /**
  * Detects pgvector at boot: installs the extension when the server has it
  * and we may (CREATE EXTENSION IF NOT EXISTS), otherwise falls back to exact
- * scoring over real[]. The schema is the same either way.
+ * scoring over real[]. With pgvector, keeps exactly the wanted HNSW index:
+ * one over embedding::vector(N) for the configured dimension N (an index of
+ * another dimension, left from a dimension change, is dropped first, or its
+ * cast would refuse the new embeddings), none with PGVECTOR_INDEX=off or
+ * above 2000 dimensions. The table itself is the same in every case.
+ * Building the index over existing chunks takes a while (README).
  */
-export async function pgDetectVector(pool: PgPool): Promise<PgVectorMethod> {
+export async function pgSetUpVectorSearch(pool: PgPool, config: Pick<Config, 'embeddingDimension' | 'pgvectorIndex' | 'pgvectorEfSearch'>): Promise<PgVectorSearch> {
+  const dimension = config.embeddingDimension;
   const available = await pool.one<{ installed: boolean }>(
     sql("SELECT installed_version IS NOT NULL AS installed FROM pg_available_extensions WHERE name = 'vector'"),
   );
-  if (!available) return 'exact';
+  if (!available) return { method: 'exact' };
   if (!available.installed) {
     try {
       await pool.exec(sql('CREATE EXTENSION IF NOT EXISTS vector'));
     } catch {
-      return 'exact';
+      return { method: 'exact' };
     }
   }
-  return 'pgvector';
+  const wanted = config.pgvectorIndex === 'hnsw' && dimension <= HNSW_MAX_DIMENSION ? `${HNSW_INDEX_PREFIX}${dimension}` : null;
+  // Under the migration lock: daemons booting together build it once.
+  await pool.tx(async (q) => {
+    await q.one(sql('SELECT pg_advisory_xact_lock($1::bigint)'), [LOCK_KEY]);
+    const present = await q.rows<{ name: string }>(
+      sql("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'memory_chunks' AND starts_with(indexname, $1)"),
+      [HNSW_INDEX_PREFIX],
+    );
+    for (const { name } of present) if (name !== wanted) await q.exec(sql(`DROP INDEX "${name.replaceAll('"', '""')}"`));
+    if (wanted && !present.some((p) => p.name === wanted)) {
+      await q.exec(sql(`CREATE INDEX ${wanted} ON memory_chunks USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops)`));
+    }
+  });
+  return wanted ? { method: 'pgvector_hnsw', hnsw: { preselect: preselectHnsw(dimension), efSearch: config.pgvectorEfSearch } } : { method: 'pgvector' };
 }
