@@ -116,7 +116,7 @@ const SETTINGS = [
   { key: 'logLevel', env: 'AGENTSTORE_LOG_LEVEL', flag: '--log-level', parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), fallback: 'info' },
   { key: 'maxMessageBytes', env: 'AGENTSTORE_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', parse: int(1024, 256 * 1024 * 1024), fallback: 16 * 1024 * 1024 },
   { key: 'shutdownGraceMs', env: 'AGENTSTORE_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', parse: int(0, 600_000), fallback: 10_000 },
-  { key: 'healthIntervalMs', env: 'AGENTSTORE_HEALTH_INTERVAL_MS', flag: '--health-interval-ms', parse: int(100, 600_000), fallback: 1000 },
+  { key: 'healthIntervalMs', env: 'AGENTSTORE_HEALTH_INTERVAL_MS', flag: '--health-interval-ms', parse: int(100, 600_000), fallback: 2000 },
   // Housekeeping (src/housekeeping.ts): every 5 minutes by default.
   { key: 'walCheckpointSchedule', env: 'AGENTSTORE_WAL_CHECKPOINT_SCHEDULE', flag: '--wal-checkpoint-schedule', parse: schedule, fallback: '0 */5 * * * *' },
   { key: 'tokensFile', env: 'AGENTSTORE_TOKENS_FILE', flag: '--tokens-file', parse: optStr, fallback: null },
