@@ -20,6 +20,7 @@ import { SettingsStore, file_agentstore_v1_settings } from '../gen/agentstore/v1
 import { ToolFailureStore, file_agentstore_v1_tool_failures } from '../gen/agentstore/v1/tool_failures_pb.js';
 import { WorkspaceStore, file_agentstore_v1_workspace } from '../gen/agentstore/v1/workspace_pb.js';
 import type { Database } from '../store/database.js';
+import { storesFor } from './stores.js';
 import type { Authenticator } from './auth.js';
 import { addService } from './bridge.js';
 import { adminRules, conversationRules, jobRules, routineRules, sandboxRules, settingsRules, toolFailureRules, workspaceRules } from './rules.js';
@@ -127,15 +128,17 @@ export async function startServer(config: Config, db: Database, log: Logger, ver
   new ReflectionService(reflectionFiles as unknown as ConstructorParameters<typeof ReflectionService>[0]).addToServer(server);
 
   const deps = { log, auth: security.auth };
-  addService(server, ConversationStore, conversationService(db), conversationRules, deps);
-  addService(server, SettingsStore, settingsService(db), settingsRules, deps);
-  addService(server, ToolFailureStore, toolFailureService(db), toolFailureRules, deps);
-  addService(server, RoutineStore, routineService(db), routineRules, deps);
-  addService(server, JobStore, jobService(db), jobRules, deps);
+  // One view per user-scoped caller, shared by every service.
+  const stores = storesFor(db);
+  addService(server, ConversationStore, conversationService(stores), conversationRules, deps);
+  addService(server, SettingsStore, settingsService(stores), settingsRules, deps);
+  addService(server, ToolFailureStore, toolFailureService(stores), toolFailureRules, deps);
+  addService(server, RoutineStore, routineService(stores), routineRules, deps);
+  addService(server, JobStore, jobService(stores), jobRules, deps);
   // Live event streams never finish on their own; shutdown ends them (clients resume from their cursor).
   const endStreams = new AbortController();
-  addService(server, SandboxStore, sandboxService(db, endStreams.signal), sandboxRules, deps);
-  addService(server, WorkspaceStore, workspaceService(db), workspaceRules, deps);
+  addService(server, SandboxStore, sandboxService(stores, endStreams.signal), sandboxRules, deps);
+  addService(server, WorkspaceStore, workspaceService(stores), workspaceRules, deps);
   addService(server, Admin, adminService({ db, version, services: SERVICE_NAMES, databaseOk: () => databaseOk }), adminRules, deps);
 
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, security.credentials, (err, p) => (err ? reject(err) : resolve(p))));

@@ -1,9 +1,8 @@
 // ConversationStore over gRPC: decode → store → encode.
 import { ConversationStore } from '../../gen/agentstore/v1/conversations_pb.js';
 import type { ConversationMessage, ConversationSummary } from '../../store/conversations.js';
-import type { Database } from '../../store/database.js';
 import type { ServiceImpl } from '../bridge.js';
-import { storesFor } from '../stores.js';
+import type { StoresFor } from '../stores.js';
 import { dateFromTimestamp, int, jsonFromValue, requiredDate, requiredObject, ts, valueFromJson } from '../convert.js';
 
 const summary = (s: ConversationSummary) => ({
@@ -18,8 +17,7 @@ const summary = (s: ConversationSummary) => ({
 
 const message = (m: ConversationMessage) => ({ id: m.id, role: m.role, content: m.content, createdAt: ts(m.createdAt), seq: BigInt(m.seq) });
 
-export const conversationService = (db: Database): ServiceImpl<typeof ConversationStore.method> => {
-  const stores = storesFor(db);
+export const conversationService = (stores: StoresFor): ServiceImpl<typeof ConversationStore.method> => {
   return {
     createConversation: async (r, ctx) => ({ id: await stores(ctx).createConversation(r.channel, r.userId, r.threadId ?? null) }),
     touchConversation: async (r, ctx) => {

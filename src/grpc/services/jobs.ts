@@ -1,10 +1,9 @@
 // JobStore over gRPC: decode → store → encode.
 import { JobStore, JobState as WireJobState, type JobContext as WireJob, type ActionRecord as WireAction } from '../../gen/agentstore/v1/jobs_pb.js';
-import type { Database } from '../../store/database.js';
 import { invalidArgument } from '../../store/errors.js';
 import { JOB_STATES, type ActionRecord, type AgentJobRecord, type JobContext, type JobState } from '../../store/jobs.js';
 import type { ServiceImpl } from '../bridge.js';
-import { storesFor } from '../stores.js';
+import type { StoresFor } from '../stores.js';
 import { int, jsonFromValue, optDate, optTs, requiredDate, ts, valueFromJson } from '../convert.js';
 
 /** Wire enum → stored state; UNSPECIFIED or a number this build does not know is INVALID_ARGUMENT. */
@@ -122,8 +121,7 @@ const actionToWire = (a: ActionRecord) => ({
   executedAt: ts(a.executedAt),
 });
 
-export const jobService = (db: Database): ServiceImpl<typeof JobStore.method> => {
-  const stores = storesFor(db);
+export const jobService = (stores: StoresFor): ServiceImpl<typeof JobStore.method> => {
   return {
     saveJob: async (r, ctx) => {
       await stores(ctx).saveJob(jobFromWire(r.job));

@@ -13,7 +13,6 @@ import {
   type Trigger as WireTrigger,
 } from '../../gen/agentstore/v1/routines_pb.js';
 import { now } from '../../store/clock.js';
-import type { Database } from '../../store/database.js';
 import { invalidArgument } from '../../store/errors.js';
 import {
   ACTION_DEFAULTS,
@@ -26,7 +25,7 @@ import {
   type Trigger,
 } from '../../store/routines.js';
 import type { ServiceImpl } from '../bridge.js';
-import { storesFor } from '../stores.js';
+import type { StoresFor } from '../stores.js';
 import { dateFromTimestamp, int, jsonFromValue, optDate, optTs, requiredDate, ts, valueFromJson } from '../convert.js';
 
 const STATUS_TO_WIRE: Record<RunStatus, WireRunStatus> = {
@@ -212,8 +211,7 @@ const runToWire = (r: RoutineRun): MessageInitShape<typeof RoutineRunSchema> => 
 
 const optRoutine = (r: Routine | null) => ({ routine: r ? routineToWire(r) : undefined });
 
-export const routineService = (db: Database): ServiceImpl<typeof RoutineStore.method> => {
-  const stores = storesFor(db);
+export const routineService = (stores: StoresFor): ServiceImpl<typeof RoutineStore.method> => {
   return {
     createRoutine: async (r, ctx) => ({ routine: routineToWire(await stores(ctx).createRoutine(routineFromWire(r.routine))) }),
     getRoutine: async (r, ctx) => optRoutine(await stores(ctx).getRoutine(r.id)),

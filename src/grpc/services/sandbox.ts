@@ -1,11 +1,10 @@
 // SandboxStore over gRPC: decode → store → encode; StreamJobEvents relays
 // the store's live follower, one message per event, with back-pressure.
 import { SandboxStore, SandboxJobStatus as WireStatus, type SandboxJobRecord as WireJob } from '../../gen/agentstore/v1/sandbox_pb.js';
-import type { Database } from '../../store/database.js';
 import { invalidArgument, StoreError } from '../../store/errors.js';
 import { SANDBOX_STATUSES, type JobEventRecord, type SandboxJobRecord, type SandboxJobSummary, type SandboxStatus } from '../../store/sandbox.js';
 import type { ServiceImpl } from '../bridge.js';
-import { storesFor } from '../stores.js';
+import type { StoresFor } from '../stores.js';
 import { int, jsonFromValue, optDate, optTs, requiredDate, ts, valueFromJson } from '../convert.js';
 
 export function statusFromWire(field: string, s: WireStatus): SandboxStatus {
@@ -67,8 +66,7 @@ export const eventToWire = (e: JobEventRecord) => ({
 });
 
 /** `shutdown` aborts when the daemon stops: open event streams then end with UNAVAILABLE. */
-export const sandboxService = (db: Database, shutdown?: AbortSignal): ServiceImpl<typeof SandboxStore.method> => {
-  const stores = storesFor(db);
+export const sandboxService = (stores: StoresFor, shutdown?: AbortSignal): ServiceImpl<typeof SandboxStore.method> => {
   return {
     saveSandboxJob: async (r, ctx) => {
       await stores(ctx).saveSandboxJob(jobFromWire(r.job));

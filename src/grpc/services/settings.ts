@@ -1,15 +1,13 @@
 // SettingsStore over gRPC: decode → store → encode.
 import { SettingsStore } from '../../gen/agentstore/v1/settings_pb.js';
-import type { Database } from '../../store/database.js';
 import type { SettingRow } from '../../store/settings.js';
 import type { ServiceImpl } from '../bridge.js';
-import { storesFor } from '../stores.js';
+import type { StoresFor } from '../stores.js';
 import { jsonFromValue, requiredObject, ts, valueFromJson } from '../convert.js';
 
 const row = (s: SettingRow) => ({ key: s.key, value: valueFromJson(s.value), updatedAt: ts(s.updatedAt) });
 
-export const settingsService = (db: Database): ServiceImpl<typeof SettingsStore.method> => {
-  const stores = storesFor(db);
+export const settingsService = (stores: StoresFor): ServiceImpl<typeof SettingsStore.method> => {
   return {
     getSetting: async (r, ctx) => {
       const v = await stores(ctx).getSetting(r.userId, r.key);

@@ -1,9 +1,8 @@
 // ToolFailureStore over gRPC: decode → store → encode.
 import { ToolFailureStore } from '../../gen/agentstore/v1/tool_failures_pb.js';
-import type { Database } from '../../store/database.js';
 import type { BrokenTool } from '../../store/tool-failures.js';
 import type { ServiceImpl } from '../bridge.js';
-import { storesFor } from '../stores.js';
+import type { StoresFor } from '../stores.js';
 import { int, ts, valueFromJson } from '../convert.js';
 
 const tool = (t: BrokenTool) => ({
@@ -16,8 +15,7 @@ const tool = (t: BrokenTool) => ({
   repairAttempts: BigInt(t.repairAttempts),
 });
 
-export const toolFailureService = (db: Database): ServiceImpl<typeof ToolFailureStore.method> => {
-  const stores = storesFor(db);
+export const toolFailureService = (stores: StoresFor): ServiceImpl<typeof ToolFailureStore.method> => {
   return {
     recordToolFailure: async (r, ctx) => {
       await stores(ctx).recordToolFailure(r.toolName, r.errorMessage);

@@ -1,11 +1,10 @@
 // WorkspaceStore over gRPC: decode → store → encode. Absent SearchConfig
 // fields take the spec's defaults (DEFAULT_SEARCH_CONFIG).
 import { FusionStrategy, WorkspaceStore, type SearchConfig as WireSearchConfig } from '../../gen/agentstore/v1/workspace_pb.js';
-import type { Database } from '../../store/database.js';
 import { invalidArgument } from '../../store/errors.js';
 import { DEFAULT_SEARCH_CONFIG, type MemoryChunk, type MemoryDocument, type SearchConfig, type SearchResult, type WorkspaceEntry } from '../../store/workspace.js';
 import type { ServiceImpl } from '../bridge.js';
-import { storesFor } from '../stores.js';
+import type { StoresFor } from '../stores.js';
 import { int, ts, valueFromJson } from '../convert.js';
 
 const document = (d: MemoryDocument) => ({
@@ -58,8 +57,7 @@ function searchConfig(c: WireSearchConfig | undefined): SearchConfig {
   };
 }
 
-export const workspaceService = (db: Database): ServiceImpl<typeof WorkspaceStore.method> => {
-  const stores = storesFor(db);
+export const workspaceService = (stores: StoresFor): ServiceImpl<typeof WorkspaceStore.method> => {
   return {
     getDocumentByPath: async (r, ctx) => ({ document: document(await stores(ctx).getDocumentByPath(r.userId, r.agentId ?? null, r.path)) }),
     getDocumentById: async (r, ctx) => ({ document: document(await stores(ctx).getDocumentById(r.id)) }),
