@@ -2,12 +2,13 @@
 // the tokens file (AGENTSTORE_TOKENS_FILE, README "Authentication and
 // isolation") holds only the SHA-256 of each token, with a name and either
 // `service: true` (every user's data) or the one `user_id` it is bound to.
-// A presented token is hashed, the hash looked up in a Map, and the stored
-// hash compared with timingSafeEqual, so neither the lookup nor the compare
-// depends on how much of a guessed token is right. Without a tokens file
+// A presented token is hashed and the hash looked up in a Map: what is
+// compared is SHA-256 digests, never token text, so the lookup's timing
+// tells nothing about how much of a guessed token is right (to steer a
+// digest's prefix one would need preimages). Without a tokens file
 // authentication is off and every caller is anonymous (loopback only, see
 // main.ts). Tokens never reach a log line, a status or an error message.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { status, type Metadata } from '@grpc/grpc-js';
 import { ConfigError } from '../config.js';
@@ -33,16 +34,11 @@ export class AccessError extends Error {
   }
 }
 
-interface TokenEntry {
-  hash: Buffer;
-  caller: Caller;
-}
-
 const SETTING = 'AGENTSTORE_TOKENS_FILE';
 const bad = (why: string) => new ConfigError(`${SETTING}: ${why}`);
 
-/** Reads and checks a tokens file: hex SHA-256 → entry. Errors name the entry, never show a hash. */
-export function parseTokens(text: string): Map<string, TokenEntry> {
+/** Reads and checks a tokens file: hex SHA-256 → the caller it names. Errors name the entry, never show a hash. */
+export function parseTokens(text: string): Map<string, Caller> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -52,7 +48,7 @@ export function parseTokens(text: string): Map<string, TokenEntry> {
   const list = (doc as { tokens?: unknown } | null)?.tokens;
   if (!Array.isArray(list)) throw bad('expected {"tokens": [...]}');
   if (list.length === 0) throw bad('lists no tokens');
-  const out = new Map<string, TokenEntry>();
+  const out = new Map<string, Caller>();
   const names = new Set<string>();
   list.forEach((t: unknown, i) => {
     const at = `tokens[${i}]`;
@@ -74,12 +70,12 @@ export function parseTokens(text: string): Map<string, TokenEntry> {
       throw bad(`${at}.user_id: expected 1–512 characters`);
     }
     if (isService === (userId !== undefined)) throw bad(`${at}: give either "service": true or a "user_id"`);
-    out.set(key, { hash: Buffer.from(key, 'hex'), caller: Object.freeze({ name, userId: isService ? null : (userId as string) }) });
+    out.set(key, Object.freeze({ name, userId: isService ? null : (userId as string) }));
   });
   return out;
 }
 
-function readTokens(file: string): Map<string, TokenEntry> {
+function readTokens(file: string): Map<string, Caller> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -92,7 +88,7 @@ function readTokens(file: string): Map<string, TokenEntry> {
 const unauthenticated = (why: string) => new AccessError(status.UNAUTHENTICATED, why);
 
 export class Authenticator {
-  private tokens: Map<string, TokenEntry> | null;
+  private tokens: Map<string, Caller> | null;
 
   /** `file`: the tokens file, or null for authentication off. Throws ConfigError for a bad file. */
   constructor(private readonly file: string | null) {
@@ -122,9 +118,8 @@ export class Authenticator {
     const value = values[0];
     if (values.length > 1 || typeof value !== 'string') throw unauthenticated('authorization: expected one "Bearer <token>" value');
     if (value.length < 8 || value.slice(0, 7).toLowerCase() !== 'bearer ') throw unauthenticated('authorization: expected "Bearer <token>"');
-    const digest = createHash('sha256').update(value.slice(7).trim()).digest();
-    const entry = tokens.get(digest.toString('hex'));
-    if (entry === undefined || !timingSafeEqual(entry.hash, digest)) throw unauthenticated('authorization: unknown token');
-    return entry.caller;
+    const caller = tokens.get(createHash('sha256').update(value.slice(7).trim()).digest('hex'));
+    if (caller === undefined) throw unauthenticated('authorization: unknown token');
+    return caller;
   }
 }
