@@ -46,6 +46,8 @@ const serviceOnly = (access: Access) => ({ kind: 'service', access }) as const;
 const owned = (access: Access) => ({ kind: 'user', access }) as const;
 /** The request names the user in `field`. */
 const byUser = <Req>(access: Access, field: string, userId: (req: Req) => string | undefined): Rule<Req> => ({ kind: 'user', access, field, userId });
+/** The request's `user_id` names the user (most RPCs that take one). */
+const ofUser = (access: Access): Rule<{ userId: string }> => byUser(access, 'user_id', (r) => r.userId);
 
 /** Refuses the call (AccessError) when `caller` may not make it with `req`. */
 export function authorize<Req>(rule: Rule<Req>, caller: Caller, req: Req): void {
@@ -57,21 +59,21 @@ export function authorize<Req>(rule: Rule<Req>, caller: Caller, req: Req): void 
 }
 
 export const conversationRules: Rules<typeof ConversationStore.method> = {
-  createConversation: byUser('write', 'user_id', (r) => r.userId),
+  createConversation: ofUser('write'),
   touchConversation: owned('write'),
   addConversationMessage: owned('write'),
-  ensureConversation: byUser('write', 'user_id', (r) => r.userId),
-  listConversationsWithPreview: byUser('read', 'user_id', (r) => r.userId),
-  listConversationsAllChannels: byUser('read', 'user_id', (r) => r.userId),
-  getOrCreateRoutineConversation: byUser('write', 'user_id', (r) => r.userId),
-  getOrCreateHeartbeatConversation: byUser('write', 'user_id', (r) => r.userId),
-  getOrCreateAssistantConversation: byUser('write', 'user_id', (r) => r.userId),
-  createConversationWithMetadata: byUser('write', 'user_id', (r) => r.userId),
+  ensureConversation: ofUser('write'),
+  listConversationsWithPreview: ofUser('read'),
+  listConversationsAllChannels: ofUser('read'),
+  getOrCreateRoutineConversation: ofUser('write'),
+  getOrCreateHeartbeatConversation: ofUser('write'),
+  getOrCreateAssistantConversation: ofUser('write'),
+  createConversationWithMetadata: ofUser('write'),
   listConversationMessagesPaginated: owned('read'),
   updateConversationMetadataField: owned('write'),
   getConversationMetadata: owned('read'),
   listConversationMessages: owned('read'),
-  conversationBelongsToUser: byUser('read', 'user_id', (r) => r.userId),
+  conversationBelongsToUser: ofUser('read'),
 };
 
 export const jobRules: Rules<typeof JobStore.method> = {
@@ -97,9 +99,9 @@ export const sandboxRules: Rules<typeof SandboxStore.method> = {
   updateSandboxJobStatus: owned('write'),
   cleanupStaleSandboxJobs: serviceOnly('write'),
   sandboxJobSummary: serviceOnly('read'),
-  listSandboxJobsForUser: byUser('read', 'user_id', (r) => r.userId),
-  sandboxJobSummaryForUser: byUser('read', 'user_id', (r) => r.userId),
-  sandboxJobBelongsToUser: byUser('read', 'user_id', (r) => r.userId),
+  listSandboxJobsForUser: ofUser('read'),
+  sandboxJobSummaryForUser: ofUser('read'),
+  sandboxJobBelongsToUser: ofUser('read'),
   updateSandboxJobMode: owned('write'),
   getSandboxJobMode: owned('read'),
   saveJobEvent: owned('write'),
@@ -110,8 +112,8 @@ export const sandboxRules: Rules<typeof SandboxStore.method> = {
 export const routineRules: Rules<typeof RoutineStore.method> = {
   createRoutine: byUser('write', 'routine.user_id', (r) => r.routine?.userId),
   getRoutine: owned('read'),
-  getRoutineByName: byUser('read', 'user_id', (r) => r.userId),
-  listRoutines: byUser('read', 'user_id', (r) => r.userId),
+  getRoutineByName: ofUser('read'),
+  listRoutines: ofUser('read'),
   listAllRoutines: serviceOnly('read'),
   listEventRoutines: serviceOnly('read'),
   listDueCronRoutines: serviceOnly('read'),
@@ -129,14 +131,14 @@ export const routineRules: Rules<typeof RoutineStore.method> = {
 };
 
 export const settingsRules: Rules<typeof SettingsStore.method> = {
-  getSetting: byUser('read', 'user_id', (r) => r.userId),
-  getSettingFull: byUser('read', 'user_id', (r) => r.userId),
-  setSetting: byUser('write', 'user_id', (r) => r.userId),
-  deleteSetting: byUser('write', 'user_id', (r) => r.userId),
-  listSettings: byUser('read', 'user_id', (r) => r.userId),
-  getAllSettings: byUser('read', 'user_id', (r) => r.userId),
-  setAllSettings: byUser('write', 'user_id', (r) => r.userId),
-  hasSettings: byUser('read', 'user_id', (r) => r.userId),
+  getSetting: ofUser('read'),
+  getSettingFull: ofUser('read'),
+  setSetting: ofUser('write'),
+  deleteSetting: ofUser('write'),
+  listSettings: ofUser('read'),
+  getAllSettings: ofUser('read'),
+  setAllSettings: ofUser('write'),
+  hasSettings: ofUser('read'),
 };
 
 // Tool failure counters are global (per tool, not per user).
@@ -148,19 +150,19 @@ export const toolFailureRules: Rules<typeof ToolFailureStore.method> = {
 };
 
 export const workspaceRules: Rules<typeof WorkspaceStore.method> = {
-  getDocumentByPath: byUser('read', 'user_id', (r) => r.userId),
+  getDocumentByPath: ofUser('read'),
   getDocumentById: owned('read'),
-  getOrCreateDocumentByPath: byUser('write', 'user_id', (r) => r.userId),
+  getOrCreateDocumentByPath: ofUser('write'),
   updateDocument: owned('write'),
-  deleteDocumentByPath: byUser('write', 'user_id', (r) => r.userId),
-  listDirectory: byUser('read', 'user_id', (r) => r.userId),
-  listAllPaths: byUser('read', 'user_id', (r) => r.userId),
-  listDocuments: byUser('read', 'user_id', (r) => r.userId),
+  deleteDocumentByPath: ofUser('write'),
+  listDirectory: ofUser('read'),
+  listAllPaths: ofUser('read'),
+  listDocuments: ofUser('read'),
   deleteChunks: owned('write'),
   insertChunk: owned('write'),
   updateChunkEmbedding: owned('write'),
-  getChunksWithoutEmbeddings: byUser('read', 'user_id', (r) => r.userId),
-  hybridSearch: byUser('read', 'user_id', (r) => r.userId),
+  getChunksWithoutEmbeddings: ofUser('read'),
+  hybridSearch: ofUser('read'),
 };
 
 export const adminRules: Rules<typeof Admin.method> = {
