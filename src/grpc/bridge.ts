@@ -135,8 +135,9 @@ export interface BridgeDeps {
 function admit(call: AnyCall, ctx: CallContext, rule: Rule<unknown>, auth: Authenticator): unknown {
   ctx.caller = auth.authenticate(call.metadata);
   const req = call.request;
-  if (req instanceof Undecodable) return req;
-  authorize(rule, ctx.caller, req);
+  // A service-only refusal needs no request (undecodable bytes are refused
+  // too, and audited); the user-id check needs the request decoded.
+  if (!(req instanceof Undecodable) || rule.kind === 'service') authorize(rule, ctx.caller, req);
   return req;
 }
 

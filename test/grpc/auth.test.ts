@@ -116,6 +116,23 @@ describe('authentication', () => {
     for (const t of Object.values(tokens)) assert.ok(!daemon.stdout().includes(t) && !daemon.stderr().includes(t), 'no token in the log');
   });
 
+  it('a user token on a service-only RPC is refused before its request is decoded', async () => {
+    // A varint field whose bytes end mid-varint: no request decodes from it.
+    const garbage = new Uint8Array([0x08, 0xff]);
+    const user = bearer(tokens['alice-app']!);
+    const refused = await rawCall(daemon.address, '/agentstore.v1.JobStore/ListAgentJobs', garbage, { metadata: user, deadline: 5000 }).then(
+      () => assert.fail('succeeded'),
+      (e: grpc.ServiceError) => e,
+    );
+    assert.equal(grpc.status[refused.code], 'PERMISSION_DENIED', refused.details);
+    // The same bytes from a service token reach decoding.
+    const undecodable = await rawCall(daemon.address, '/agentstore.v1.JobStore/ListAgentJobs', garbage, { metadata: bearer(tokens.runtime!), deadline: 5000 }).then(
+      () => assert.fail('succeeded'),
+      (e: grpc.ServiceError) => e,
+    );
+    assert.equal(grpc.status[undecodable.code], 'INVALID_ARGUMENT', undecodable.details);
+  });
+
   it('SIGHUP reloads the tokens file; a broken file leaves the loaded tokens in force', async () => {
     const admin = promiseClient(Admin, daemon.address);
     const call = (token: string) =>
