@@ -195,15 +195,20 @@ function checkReplicaSettings(c: Config, url: string): void {
   if (c.backend !== 'libsql') throw new ConfigError('LIBSQL_URL: only used with DATABASE_BACKEND=libsql');
   if (c.libsqlPath === ':memory:') throw new ConfigError('LIBSQL_PATH: an embedded replica needs a file, not :memory:');
   // A local sqld without authentication needs no token; anything else does.
-  if (!c.libsqlAuthToken && !(u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))) {
+  if (!c.libsqlAuthToken && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
     throw new ConfigError('LIBSQL_AUTH_TOKEN: required when LIBSQL_URL points at a remote database');
   }
 }
 
+/** Whether a host name or address (IPv6 in brackets or not) is this machine's loopback. */
+function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /** Whether a listen address is reachable only from this machine. */
 export function isLoopback(listen: string): boolean {
-  const host = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  return isLoopbackHost(listen.slice(0, listen.lastIndexOf(':')));
 }
 
 /**

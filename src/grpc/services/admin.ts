@@ -1,9 +1,9 @@
 // Admin over gRPC: what this daemon is and what it talks to; on an embedded
 // replica, its sync with the primary.
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Admin } from '../../gen/agentstore/v1/admin_pb.js';
 import type { Database } from '../../store/database.js';
 import type { ServiceImpl } from '../bridge.js';
+import { optTs, ts } from '../convert.js';
 
 export interface AdminDeps {
   db: Database;
@@ -11,8 +11,6 @@ export interface AdminDeps {
   services: string[];
   databaseOk: () => boolean;
 }
-
-const time = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
 
 export const adminService = ({ db, version, services, databaseOk }: AdminDeps): ServiceImpl<typeof Admin.method> => ({
   getStatus: () => {
@@ -34,12 +32,12 @@ export const adminService = ({ db, version, services, databaseOk }: AdminDeps): 
         ? {
             primaryUrl: r.primaryUrl,
             syncIntervalSeconds: BigInt(r.syncIntervalSeconds),
-            lastSyncTime: time(r.lastSyncAt),
+            lastSyncTime: optTs(r.lastSyncAt),
             lastSyncFrames: BigInt(r.lastSyncFrames),
             framesPulled: BigInt(r.framesPulled),
             frameNo: BigInt(r.frameNo ?? 0),
             lastSyncError: r.lastSyncError ?? '',
-            lastSyncErrorTime: time(r.lastSyncErrorAt),
+            lastSyncErrorTime: optTs(r.lastSyncErrorAt),
             writable: r.writable,
           }
         : undefined,
@@ -47,6 +45,6 @@ export const adminService = ({ db, version, services, databaseOk }: AdminDeps): 
   },
   sync: async () => {
     const r = await db.sync();
-    return { framesPulled: BigInt(r.framesPulled), frameNo: BigInt(r.frameNo ?? 0), syncedAt: timestampFromDate(r.syncedAt) };
+    return { framesPulled: BigInt(r.framesPulled), frameNo: BigInt(r.frameNo ?? 0), syncedAt: ts(r.syncedAt) };
   },
 });
