@@ -75,8 +75,12 @@ async function getOrCreate(pool: LibsqlPool, find: (c: Conn) => string | undefin
   return pool.write((c) => find(c) ?? create(c));
 }
 
-/** Only messages of a conversation of the owner pass (every one when the owner is null). */
-const OWNED_MESSAGES = 'EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_messages.conversation_id AND c.user_id = COALESCE(?, c.user_id))';
+/**
+ * Only messages of a conversation of the owner pass (every one when the owner
+ * is null). ?1 is the statement's first parameter, the conversation id: the
+ * subquery is not correlated, so SQLite runs it once, not once per message.
+ */
+const OWNED_MESSAGES = 'EXISTS (SELECT 1 FROM conversations c WHERE c.id = ?1 AND c.user_id = COALESCE(?, c.user_id))';
 
 /** `owner`: id-keyed methods see only that user's conversations (null: everyone's). */
 export function libsqlConversations(pool: LibsqlPool, owner: string | null): ConversationStore {

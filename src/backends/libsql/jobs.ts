@@ -26,6 +26,7 @@ const SAVE = `INSERT INTO agent_jobs (id, conversation_id, title, description, c
 
 /** The job, when it exists and belongs to the owner (to every job when the owner is null). */
 const OWNED_JOB = 'SELECT 1 AS x FROM agent_jobs WHERE id = ? AND user_id = COALESCE(?, user_id)';
+/** Only rows of a job of the owner; `column` names the job (`?1` when it is the statement's first parameter: then it runs once, not per row). */
 const OWNED_JOB_OF = (column: string) => `EXISTS (SELECT 1 FROM agent_jobs j WHERE j.id = ${column} AND j.user_id = COALESCE(?, j.user_id))`;
 
 const JOB_COLUMNS = `id, status, user_id, requester_id, conversation_id, title, description, category, budget_amount, budget_token,
@@ -264,7 +265,7 @@ export function libsqlJobs(pool: LibsqlPool, owner: string | null, onStatus: (jo
         c
           .all<ActionRow>(
             `SELECT id, sequence_num, tool_name, input, output_raw, output_sanitized, sanitization_warnings, cost, duration_ms,
-               success, error_message, created_at FROM job_actions WHERE job_id = ? AND ${OWNED_JOB_OF('job_actions.job_id')} ORDER BY sequence_num`,
+               success, error_message, created_at FROM job_actions WHERE job_id = ? AND ${OWNED_JOB_OF('?1')} ORDER BY sequence_num`,
             [jobId, owner],
           )
           .map(toAction),

@@ -34,6 +34,8 @@ const DUE = `enabled = 1 AND trigger_type = 'cron' AND next_fire_at IS NOT NULL 
 const OWNER = 'user_id = COALESCE(?, user_id)';
 /** Only runs of a routine of the owner pass. */
 const OWNED_RUNS = 'EXISTS (SELECT 1 FROM routines r WHERE r.id = routine_runs.routine_id AND r.user_id = COALESCE(?, r.user_id))';
+/** The same for a routine's runs, ?1 being the routine id (run once, not per run). */
+const OWNED_ROUTINE = 'EXISTS (SELECT 1 FROM routines r WHERE r.id = ?1 AND r.user_id = COALESCE(?, r.user_id))';
 
 // Exported for the plan test: the hot paths must read their indexes.
 export const COUNT_RUNNING_BATCH = `SELECT routine_id, count(*) AS n FROM routine_runs
@@ -235,7 +237,7 @@ export function libsqlRoutines(pool: LibsqlPool, owner: string | null): RoutineS
     listRoutineRuns: (routineId, limit) =>
       pool.read((c) =>
         c
-          .all<RunRow>(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE routine_id = ? AND ${OWNED_RUNS} ORDER BY started_at DESC, seq DESC LIMIT ?`, [
+          .all<RunRow>(`SELECT ${RUN_COLUMNS} FROM routine_runs WHERE routine_id = ? AND ${OWNED_ROUTINE} ORDER BY started_at DESC, seq DESC LIMIT ?`, [
             routineId,
             owner,
             limit,
@@ -244,7 +246,7 @@ export function libsqlRoutines(pool: LibsqlPool, owner: string | null): RoutineS
       ),
 
     countRunningRoutineRuns: (routineId) =>
-      pool.read((c) => c.get<{ n: number }>(`SELECT count(*) AS n FROM routine_runs WHERE routine_id = ? AND status = 'running' AND ${OWNED_RUNS}`, [routineId, owner])!.n),
+      pool.read((c) => c.get<{ n: number }>(`SELECT count(*) AS n FROM routine_runs WHERE routine_id = ? AND status = 'running' AND ${OWNED_ROUTINE}`, [routineId, owner])!.n),
 
     async countRunningRoutineRunsBatch(routineIds) {
       const out = new Map<string, number>(routineIds.map((id) => [id, 0]));

@@ -67,7 +67,8 @@ const toEvent = (r: EventRow): JobEventRecord => ({
 });
 
 const EVENT_COLUMNS = 'SELECT id, job_id, event_type, data, created_at FROM job_events WHERE job_id = ?';
-const OWNED_EVENTS = 'EXISTS (SELECT 1 FROM agent_jobs j WHERE j.id = job_events.job_id AND j.user_id = COALESCE(?, j.user_id))';
+// Only events of a job of the owner. ?1 is EVENT_COLUMNS' job id: run once, not per event.
+const OWNED_EVENTS = 'EXISTS (SELECT 1 FROM agent_jobs j WHERE j.id = ?1 AND j.user_id = COALESCE(?, j.user_id))';
 
 export function libsqlJobEventHub(pool: LibsqlPool): JobEventHub {
   return new JobEventHub(
