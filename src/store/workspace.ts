@@ -144,6 +144,9 @@ function checkSegments(field: string, s: string): void {
 /** Chunk text within MAX_CHUNK_CHARS whose distinct words fit the full-text index. */
 function chunkContent(field: string, c: unknown): string {
   const s = v.text(field, c, MAX_CHUNK_CHARS);
+  // The words are pieces of this text, so a text that fits needs no count
+  // (the backend splits it into words once more when it writes).
+  if (Buffer.byteLength(s.normalize('NFKC').toLowerCase(), 'utf8') <= MAX_CHUNK_WORD_BYTES) return s;
   let bytes = 0;
   for (const t of indexTerms(s).terms) bytes += Buffer.byteLength(t, 'utf8');
   if (bytes > MAX_CHUNK_WORD_BYTES) throw invalidArgument(field, `its distinct words take ${bytes} bytes, more than ${MAX_CHUNK_WORD_BYTES}: split the chunk`);
