@@ -147,9 +147,14 @@ function rescore(rows: PreselectedRow[], embedding: Float32Array, k: number): Ca
 // For this transaction only: how many graph candidates the HNSW scan keeps,
 // and continue past them when the filter drops rows (order among the extra
 // rows is relaxed: they are rescored anyway).
+// Up to $3 of the scope's embedded chunks, counted: a scope with fewer than
+// the candidates wanted is scanned exactly at once (through the index the
+// iterative scan would walk the graph to hnsw.max_scan_tuples and still come
+// up short).
+const SCOPE_AT_LEAST = sql(`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${SCOPED_CHUNKS} LIMIT $3) t`);
 const HNSW_SCAN = sql("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
 /** pgvector's HNSW index takes vectors of at most 2000 dimensions. */
-export const HNSW_MAX_DIMENSION = 2000;
+const HNSW_MAX_DIMENSION = 2000;
 const HNSW_INDEX_PREFIX = 'idx_memory_chunks_embedding_hnsw_';
 const GET_DIMENSION = sql("SELECT value FROM workspace_meta WHERE key = 'embedding_dimension' FOR UPDATE");
 const ANY_EMBEDDING = sql('SELECT 1 AS x FROM memory_chunks WHERE embedding IS NOT NULL LIMIT 1');
@@ -190,11 +195,15 @@ export function pgWorkspace(pool: PgPool, owner: string | null, vector: () => Pg
     // A margin of candidates beyond k absorbs float32-versus-double near-ties.
     const wanted = 2 * k + 16;
     if (hnsw) {
-      const approx = await pool.tx(async (q) => {
+      const rows = await pool.tx(async (q) => {
+        if ((await q.one<{ n: number }>(SCOPE_AT_LEAST, [userId, agentKey(agentId), wanted]))!.n < wanted) {
+          return q.rows<PreselectedRow>(PRESELECT_EXACT, [...scope, wanted]);
+        }
         await q.one(HNSW_SCAN, [String(Math.min(1000, Math.max(hnsw.efSearch, wanted)))]);
-        return q.rows<PreselectedRow>(hnsw.preselect, [...scope, wanted]);
+        const approx = await q.rows<PreselectedRow>(hnsw.preselect, [...scope, wanted]);
+        return approx.length === wanted ? approx : q.rows<PreselectedRow>(PRESELECT_EXACT, [...scope, wanted]);
       });
-      if (approx.length === wanted) return rescore(approx, embedding, k);
+      return rescore(rows, embedding, k);
     }
     return rescore(await pool.rows<PreselectedRow>(PRESELECT_EXACT, [...scope, wanted]), embedding, k);
   };
