@@ -12,7 +12,7 @@ import { redactUrl } from '../config.js';
 import type { AppliedMigration } from '../backends/migrations.js';
 import { migratePostgres, pgMigrations } from '../backends/postgres/migrate.js';
 import { PgPool } from '../backends/postgres/pool.js';
-import { pgEmbeddingDimension } from '../backends/postgres/workspace.js';
+import { pgDropOtherVectorIndexes, pgEmbeddingDimension } from '../backends/postgres/workspace.js';
 import { byKey, derivedWords, streamOrder, writePlan, type Endpoint, type WriteMode } from './endpoint.js';
 import { columnIndex, pgName, type Column, type ColumnKind, type Table } from './tables.js';
 import { CopyError, decodeValue, keyIndexes, rowBytes, where, type BatchSizer, type Row, type Value } from './values.js';
@@ -165,8 +165,9 @@ export class PostgresEndpoint implements Endpoint {
     return (await this.value('SELECT EXISTS (SELECT 1 FROM memory_chunks WHERE embedding IS NOT NULL)')) === true;
   }
 
-  recordEmbeddingDimension(dimension: number): Promise<void> {
-    return pgEmbeddingDimension(this.pool, dimension);
+  async recordEmbeddingDimension(dimension: number): Promise<void> {
+    await pgEmbeddingDimension(this.pool, dimension);
+    await pgDropOtherVectorIndexes(this.pool, dimension);
   }
 
   async count(t: Table): Promise<number> {

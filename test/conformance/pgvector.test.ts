@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Config } from '../../src/config.js';
+import { PgPool } from '../../src/backends/postgres/pool.js';
+import { pgDropOtherVectorIndexes } from '../../src/backends/postgres/workspace.js';
 import { DEFAULT_SEARCH_CONFIG } from '../../src/store/workspace.js';
 import { openMigrated } from '../support/databases.js';
 import { pgliteClient, pgvectorBackend } from '../support/pglite.js';
@@ -56,6 +58,32 @@ describe('pgvector', () => {
     await c.end();
     await reopen(wide, 'pgvector');
     assert.deepEqual(await hnswIndexes(wide), []);
+  });
+
+  it('a copy into a database set up for another dimension drops that index, keeping one of its own dimension', async () => {
+    const config = { ...(await backend.config()), embeddingDimension: 8 };
+    await (await openMigrated(config)).close();
+    // PGlite serves one connection at a time and shares one session: clear
+    // the daemon's named statements, then retry while the last connection
+    // is still closing.
+    const drop = async (dimension: number): Promise<string[]> => {
+      await (await pgliteClient(config.databaseUrl!)).end();
+      for (let attempt = 0; ; attempt++) {
+        const pool = new PgPool({ url: config.databaseUrl!, size: 1, acquireTimeoutMs: config.acquireTimeoutMs });
+        try {
+          return await pgDropOtherVectorIndexes(pool, dimension);
+        } catch (e) {
+          if (attempt === 50) throw e;
+          await new Promise((r) => setTimeout(r, 20));
+        } finally {
+          await pool.close();
+        }
+      }
+    };
+    assert.deepEqual(await drop(8), ['idx_memory_chunks_embedding_hnsw_8']);
+    assert.equal((await hnswIndexes(config)).length, 1, 'the index of the incoming dimension stays');
+    await drop(16);
+    assert.deepEqual(await hnswIndexes(config), [], 'an index whose cast would refuse 16-dimension chunks is gone');
   });
 
   it('through the index, a user gets k hits, in exact order, despite many nearer chunks of another user', async () => {

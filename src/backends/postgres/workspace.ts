@@ -26,7 +26,7 @@ import {
 import { branches, cosineDistance, fuse, indexTerms, norm, queryTerms, tsquery, type Candidate } from '../../store/workspace-search.js';
 import { chunkInsertFailed, documentMissing } from '../workspace-errors.js';
 import { LOCK_KEY } from './migrate.js';
-import { sql, type PgPool, type Stmt } from './pool.js';
+import { sql, type PgPool, type Queryable, type Stmt } from './pool.js';
 
 const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
 const SCOPE = "user_id = $1 AND COALESCE(agent_id::text, '') = $2";
@@ -332,6 +332,32 @@ export async function pgEmbeddingDimension(pool: PgPool, dimension: number): Pro
  * above 2000 dimensions. The table itself is the same in every case.
  * Building the index over existing chunks takes a while (README).
  */
+/** The HNSW index kept for `dimension`, or null above what pgvector's HNSW takes. */
+const hnswIndexName = (dimension: number): string | null => (dimension <= HNSW_MAX_DIMENSION ? `${HNSW_INDEX_PREFIX}${dimension}` : null);
+
+/**
+ * Under the migration lock (for the caller's transaction), drops every HNSW
+ * index on memory_chunks but `keep`; returns the names there were. An index
+ * of another dimension must go: its cast refuses the embeddings stored now.
+ */
+async function keepOnlyHnswIndex(q: Queryable, keep: string | null): Promise<string[]> {
+  await q.one(sql('SELECT pg_advisory_xact_lock($1::bigint)'), [LOCK_KEY]);
+  const present = await q.rows<{ name: string }>(
+    sql("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'memory_chunks' AND starts_with(indexname, $1)"),
+    [HNSW_INDEX_PREFIX],
+  );
+  for (const { name } of present) if (name !== keep) await q.exec(sql(`DROP INDEX "${name.replaceAll('"', '""')}"`));
+  return present.map((p) => p.name);
+}
+
+/**
+ * For `agentstore copy`: a target about to receive embeddings of `dimension`
+ * keeps only the HNSW index of that dimension (a daemon set up with another
+ * EMBEDDING_DIMENSION left one whose cast would refuse every chunk); the next
+ * daemon boot builds what its settings ask for.
+ */
+export const pgDropOtherVectorIndexes = (pool: PgPool, dimension: number): Promise<string[]> => pool.tx((q) => keepOnlyHnswIndex(q, hnswIndexName(dimension)));
+
 export async function pgSetUpVectorSearch(pool: PgPool, config: Pick<Config, 'embeddingDimension' | 'pgvectorIndex' | 'pgvectorEfSearch'>): Promise<PgVectorSearch> {
   const dimension = config.embeddingDimension;
   const available = await pool.one<{ installed: boolean }>(
@@ -345,16 +371,11 @@ export async function pgSetUpVectorSearch(pool: PgPool, config: Pick<Config, 'em
       return { method: 'exact' };
     }
   }
-  const wanted = config.pgvectorIndex === 'hnsw' && dimension <= HNSW_MAX_DIMENSION ? `${HNSW_INDEX_PREFIX}${dimension}` : null;
+  const wanted = config.pgvectorIndex === 'hnsw' ? hnswIndexName(dimension) : null;
   // Under the migration lock: daemons booting together build it once.
   await pool.tx(async (q) => {
-    await q.one(sql('SELECT pg_advisory_xact_lock($1::bigint)'), [LOCK_KEY]);
-    const present = await q.rows<{ name: string }>(
-      sql("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'memory_chunks' AND starts_with(indexname, $1)"),
-      [HNSW_INDEX_PREFIX],
-    );
-    for (const { name } of present) if (name !== wanted) await q.exec(sql(`DROP INDEX "${name.replaceAll('"', '""')}"`));
-    if (wanted && !present.some((p) => p.name === wanted)) {
+    const present = await keepOnlyHnswIndex(q, wanted);
+    if (wanted && !present.includes(wanted)) {
       await q.exec(sql(`CREATE INDEX ${wanted} ON memory_chunks USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops)`));
     }
   });
