@@ -47,7 +47,7 @@ function parseArgs(argv: string[]): Args | 'help' {
       const n = Number(v);
       if (!/^\d+$/.test(v) || n < 1 || n > 100_000) throw new UsageError(`--batch-size: expected an integer between 1 and 100000, got "${v}"`);
       a.batchSize = n;
-    } else throw new UsageError(`unknown argument "${shown(arg)}"`);
+    } else throw new UsageError(`unknown argument "${eq > 0 ? `${name}=${shown(arg.slice(eq + 1))}` : shown(arg)}"`);
   }
   if (!a.from) throw new UsageError('--from: required');
   if (!a.to) throw new UsageError('--to: required');

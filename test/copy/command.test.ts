@@ -111,6 +111,10 @@ describe('agentstore copy (command)', () => {
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /unknown argument "postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x"/);
     assert.ok(!typo.stderr.includes('s3cret'));
+    const misspelt = await run(['--form=postgres://u:s3cret@127.0.0.1:1/x', '--to', 'b.db']);
+    assert.equal(misspelt.code, 2);
+    assert.match(misspelt.stderr, /unknown argument "--form=postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x"/);
+    assert.ok(!misspelt.stderr.includes('s3cret'));
     const missing = await run(['--from', join(dir, 'nope.db'), '--to', join(dir, 'b.db')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /--from: .*nope\.db does not exist/);
