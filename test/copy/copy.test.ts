@@ -111,77 +111,79 @@ describe('agentstore copy: round trip', () => {
 });
 
 describe('agentstore copy: a target that is not empty', () => {
-  it('is refused when it holds other rows, with nothing written; --merge merges', async () => {
-    const source = libsqlConfig();
-    const pg = await pgConfig();
-    const ids = await withDb(source, async (db) => {
-      const conversation = await db.createConversation('web', USER, null);
-      for (let i = 0; i < 5; i++) await db.addConversationMessage(conversation, 'user', `before ${i}`);
-      await db.setSetting(USER, 'theme', 'dark');
-      const job = newSandboxJob({ userId: USER });
-      await db.saveSandboxJob(job);
-      await db.saveJobEvent(job.id, 'log', { n: 1 });
-      return { conversation, job: job.id };
-    });
-    assertVerified(await copy(source, pg));
+  for (const kind of ['postgres', 'libsql'] as const) {
+    it(`is refused when it holds other rows, with nothing written; --merge merges (${kind} target)`, async () => {
+      const source = libsqlConfig();
+      const target = kind === 'postgres' ? await pgConfig() : libsqlConfig();
+      const ids = await withDb(source, async (db) => {
+        const conversation = await db.createConversation('web', USER, null);
+        for (let i = 0; i < 5; i++) await db.addConversationMessage(conversation, 'user', `before ${i}`);
+        await db.setSetting(USER, 'theme', 'dark');
+        const job = newSandboxJob({ userId: USER });
+        await db.saveSandboxJob(job);
+        await db.saveJobEvent(job.id, 'log', { n: 1 });
+        return { conversation, job: job.id };
+      });
+      assertVerified(await copy(source, target));
 
-    // Both sides go on separately: the source changes a setting and adds
-    // messages; the target gets rows of its own (taking the next seqs,
-    // which the source's new messages take too).
-    await withDb(source, async (db) => {
-      await db.setSetting(USER, 'theme', 'light');
-      for (let i = 0; i < 3; i++) await db.addConversationMessage(ids.conversation, 'user', `after ${i}`);
-    });
-    const targetOnly = await withDb(pg, async (db) => {
-      await db.setSetting('carol', 'lang', 'fr');
-      const c = await db.createConversation('web', 'carol', null);
-      await db.addConversationMessage(c, 'user', 'mine');
-      return c;
-    });
+      // Both sides go on separately: the source changes a setting and adds
+      // messages; the target gets rows of its own (taking the next seqs,
+      // which the source's new messages take too).
+      await withDb(source, async (db) => {
+        await db.setSetting(USER, 'theme', 'light');
+        for (let i = 0; i < 3; i++) await db.addConversationMessage(ids.conversation, 'user', `after ${i}`);
+      });
+      const targetOnly = await withDb(target, async (db) => {
+        await db.setSetting('carol', 'lang', 'fr');
+        const c = await db.createConversation('web', 'carol', null);
+        await db.addConversationMessage(c, 'user', 'mine');
+        return c;
+      });
 
-    await assert.rejects(copy(source, pg), (e: unknown) => {
-      assert.ok(e instanceof CopyError);
-      assert.match(e.message, /no row was written/);
-      assert.match(e.message, /settings: 1 row with the key of a target row of other content \(\["ålice 🎉","theme"\]: value, updated_at\)/);
-      assert.match(e.message, /conversations: 1 row in the target that the source does not have/);
-      assert.match(e.message, /--merge/);
-      return true;
+      await assert.rejects(copy(source, target), (e: unknown) => {
+        assert.ok(e instanceof CopyError);
+        assert.match(e.message, /no row was written/);
+        assert.match(e.message, /settings: 1 row with the key of a target row of other content \(\["ålice 🎉","theme"\]: value, updated_at\)/);
+        assert.match(e.message, /conversations: 1 row in the target that the source does not have/);
+        assert.match(e.message, /--merge/);
+        return true;
+      });
+      await withDb(target, async (db) => {
+        assert.equal(await db.getSetting(USER, 'theme'), 'dark');
+        assert.equal((await db.listConversationMessages(ids.conversation)).length, 5);
+      });
+
+      const merged = await copy(source, target, { merge: true });
+      assertVerified(merged);
+      const [sourceMessages, targetView] = await Promise.all([
+        withDb(source, (db) => db.listConversationMessages(ids.conversation)),
+        withDb(target, async (db) => ({
+          theme: await db.getSetting(USER, 'theme'),
+          carol: await db.getSetting('carol', 'lang'),
+          mine: await db.listConversationMessages(targetOnly),
+          messages: await db.listConversationMessages(ids.conversation),
+        })),
+      ]);
+      assert.equal(targetView.theme, 'light');
+      assert.equal(targetView.carol, 'fr');
+      assert.equal(targetView.mine.length, 1);
+      // Same messages in the same order; the new ones numbered after the target's own.
+      const noSeq = (ms: { seq: number }[]) => ms.map(({ seq: _, ...m }) => m);
+      assert.deepEqual(noSeq(targetView.messages), noSeq(sourceMessages));
+      assert.ok(targetView.messages.at(-3)!.seq > targetView.mine[0]!.seq);
+      for (let i = 1; i < targetView.messages.length; i++) assert.ok(targetView.messages[i]!.seq > targetView.messages[i - 1]!.seq);
+
+      // Merging again finds nothing to change.
+      const again = await copy(source, target, { merge: true });
+      assertVerified(again);
+      assert.equal(again.writtenRows, 0);
+
+      // Event ids are each database's counter: two different events with one id cannot be merged.
+      await withDb(source, (db) => db.saveJobEvent(ids.job, 'log', { from: 'source' }));
+      await withDb(target, (db) => db.saveJobEvent(ids.job, 'log', { from: 'target' }));
+      await assert.rejects(copy(source, target, { merge: true }), /job_events: 1 event with the id of a different event in the target \(\d+: data, created_at\)/);
     });
-    await withDb(pg, async (db) => {
-      assert.equal(await db.getSetting(USER, 'theme'), 'dark');
-      assert.equal((await db.listConversationMessages(ids.conversation)).length, 5);
-    });
-
-    const merged = await copy(source, pg, { merge: true });
-    assertVerified(merged);
-    const [sourceMessages, targetView] = await Promise.all([
-      withDb(source, (db) => db.listConversationMessages(ids.conversation)),
-      withDb(pg, async (db) => ({
-        theme: await db.getSetting(USER, 'theme'),
-        carol: await db.getSetting('carol', 'lang'),
-        mine: await db.listConversationMessages(targetOnly),
-        messages: await db.listConversationMessages(ids.conversation),
-      })),
-    ]);
-    assert.equal(targetView.theme, 'light');
-    assert.equal(targetView.carol, 'fr');
-    assert.equal(targetView.mine.length, 1);
-    // Same messages in the same order; the new ones numbered after the target's own.
-    const noSeq = (ms: { seq: number }[]) => ms.map(({ seq: _, ...m }) => m);
-    assert.deepEqual(noSeq(targetView.messages), noSeq(sourceMessages));
-    assert.ok(targetView.messages.at(-3)!.seq > targetView.mine[0]!.seq);
-    for (let i = 1; i < targetView.messages.length; i++) assert.ok(targetView.messages[i]!.seq > targetView.messages[i - 1]!.seq);
-
-    // Merging again finds nothing to change.
-    const again = await copy(source, pg, { merge: true });
-    assertVerified(again);
-    assert.equal(again.writtenRows, 0);
-
-    // Event ids are each database's counter: two different events with one id cannot be merged.
-    await withDb(source, (db) => db.saveJobEvent(ids.job, 'log', { from: 'source' }));
-    await withDb(pg, (db) => db.saveJobEvent(ids.job, 'log', { from: 'target' }));
-    await assert.rejects(copy(source, pg, { merge: true }), /job_events: 1 event with the id of a different event in the target \(\d+: data, created_at\)/);
-  });
+  }
 
   it('--merge stops at a row that breaks another unique rule of the target, naming it', async () => {
     const source = libsqlConfig();
