@@ -12,7 +12,8 @@ import { redactUrl } from '../config.js';
 import type { AppliedMigration } from '../backends/migrations.js';
 import { migratePostgres, pgMigrations } from '../backends/postgres/migrate.js';
 import { PgPool } from '../backends/postgres/pool.js';
-import { pgDropOtherVectorIndexes, pgEmbeddingDimension } from '../backends/postgres/workspace.js';
+import { embeddingBytes } from '../store/workspace-search.js';
+import { embeddingFromArraySend, FLOAT4_OID, pgDropOtherVectorIndexes, pgEmbeddingDimension } from '../backends/postgres/workspace.js';
 import { byKey, derivedWords, streamOrder, writePlan, type Endpoint, type WriteMode } from './endpoint.js';
 import { columnIndex, pgName, type Column, type ColumnKind, type Table } from './tables.js';
 import { CopyError, decodeValue, keyIndexes, rowBytes, where, type BatchSizer, type Row, type Value } from './values.js';
@@ -58,19 +59,15 @@ const ARRAY_TYPE: Record<ColumnKind, string> = {
 /** A PostgreSQL array literal of strings. */
 const textArrayLiteral = (items: string[]): string => `{${items.map((s) => `"${s.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 
-const FLOAT4_OID = 700;
-
-/** array_send of a one-dimensional real[] → little-endian float32 bytes. */
+/** array_send of a one-dimensional real[] → little-endian float32 bytes, as libSQL stores them. */
 function floatsOfArraySend(b: Buffer, at: string): Buffer {
-  if (b.readInt32BE(0) === 0) return Buffer.alloc(0);
-  if (b.readInt32BE(0) !== 1 || b.readInt32BE(8) !== FLOAT4_OID) throw new CopyError(`${at}: not a one-dimensional real[]`);
-  const n = b.readInt32BE(12);
-  const out = Buffer.alloc(n * 4);
-  for (let i = 0, o = 20; i < n; i++, o += 8) {
-    if (b.readInt32BE(o) !== 4) throw new CopyError(`${at}: an embedding holds a NULL element`);
-    out.writeFloatLE(b.readFloatBE(o + 4), i * 4);
+  let e: Float32Array;
+  try {
+    e = embeddingFromArraySend(b);
+  } catch (err) {
+    throw new CopyError(`${at}: ${(err as Error).message}`);
   }
-  return out;
+  return embeddingBytes(e);
 }
 
 /**

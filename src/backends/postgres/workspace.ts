@@ -127,10 +127,23 @@ interface PreselectedRow extends CandidateRow {
   embedding_norm: number;
 }
 
-/** array_send of a one-dimensional real[] without nulls: a 20-byte header (length at 12), then each element's 4-byte length and big-endian value. */
-function receivedEmbedding(b: Buffer): Float32Array {
+/** The type oid of real (float4): the element type of a binary real[]. */
+export const FLOAT4_OID = 700;
+
+/**
+ * The values of a one-dimensional real[] without NULLs in PostgreSQL's binary
+ * array format (array_send): a 20-byte header (dimensions, NULL flag,
+ * element type, length, lower bound), then each element's 4-byte length and
+ * big-endian value. Throws on any other array.
+ */
+export function embeddingFromArraySend(b: Buffer): Float32Array {
+  if (b.readInt32BE(0) === 0) return new Float32Array(0);
+  if (b.readInt32BE(0) !== 1 || b.readInt32BE(8) !== FLOAT4_OID) throw new Error('not a one-dimensional real[]');
   const e = new Float32Array(b.readInt32BE(12));
-  for (let i = 0; i < e.length; i++) e[i] = b.readFloatBE(24 + 8 * i);
+  for (let i = 0, o = 20; i < e.length; i++, o += 8) {
+    if (b.readInt32BE(o) !== 4) throw new Error('an embedding holds a NULL element');
+    e[i] = b.readFloatBE(o + 4);
+  }
   return e;
 }
 
@@ -139,7 +152,7 @@ function rescore(rows: PreselectedRow[], embedding: Float32Array, k: number): Ca
   const query = Float64Array.from(embedding);
   const queryNorm = norm(embedding);
   return rows
-    .map((r) => ({ r, dist: cosineDistance(receivedEmbedding(r.embedding), r.embedding_norm, query, queryNorm) }))
+    .map((r) => ({ r, dist: cosineDistance(embeddingFromArraySend(r.embedding), r.embedding_norm, query, queryNorm) }))
     .sort((a, b) => a.dist - b.dist || compareBinary(a.r.path, b.r.path) || a.r.chunk_index - b.r.chunk_index)
     .slice(0, k)
     .map(({ r }) => r);
