@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Libsql from 'libsql';
+import { Database as Libsql } from '../src/backends/libsql/driver.js';
 import { loadConfig } from '../src/config.js';
 import { formatReport } from '../src/copy/cli.js';
 import { copyDatabase } from '../src/copy/copy.js';

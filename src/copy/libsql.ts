@@ -5,9 +5,9 @@
 // functions, so the target is built exactly as the daemon builds it.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Libsql from 'libsql';
 import type { AppliedMigration } from '../backends/migrations.js';
 import { libsqlMigrations, migrateLibsql } from '../backends/libsql/migrate.js';
+import { Database as Libsql } from '../backends/libsql/driver.js';
 import { LibsqlPool } from '../backends/libsql/pool.js';
 import { libsqlEmbeddingDimension } from '../backends/libsql/workspace.js';
 import { byKey, derivedWords, streamOrder, writePlan, type Endpoint, type WriteMode } from './endpoint.js';
@@ -57,8 +57,8 @@ export class LibsqlEndpoint implements Endpoint {
     readonly label: string,
     private readonly path: string,
   ) {
+    // The driver through driver.ts, which keeps its native logging off; `timeout` is SQLite's busy timeout.
     this.reader = new Libsql(path, { timeout: BUSY_TIMEOUT_MS });
-    this.reader.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   }
 
   /** The source must exist; the target (and its folder) is created. */
