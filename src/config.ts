@@ -165,7 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): { confi
   }
   const c = config as unknown as Config;
   if (c.backend === 'postgres' && !c.databaseUrl) throw new ConfigError('DATABASE_URL: required when DATABASE_BACKEND=postgres');
-  if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw new ConfigError('DATABASE_URL: expected a postgres:// or postgresql:// URL');
+  if (c.databaseUrl && !isPostgresUrl(c.databaseUrl)) throw new ConfigError('DATABASE_URL: expected a postgres:// or postgresql:// URL');
   if (c.libsqlUrl) checkReplicaSettings(c, c.libsqlUrl);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw new ConfigError(c.tlsCert === null ? 'AGENTSTORE_TLS_CERT: required with AGENTSTORE_TLS_KEY' : 'AGENTSTORE_TLS_KEY: required with AGENTSTORE_TLS_CERT');
@@ -221,6 +221,9 @@ export function exposureProblem(c: Config): string | null {
   const missing = [c.tokensFile === null ? 'AGENTSTORE_TOKENS_FILE' : '', c.tlsCert === null ? 'AGENTSTORE_TLS_CERT/AGENTSTORE_TLS_KEY' : ''].filter(Boolean).join(' and ');
   return `AGENTSTORE_LISTEN: ${c.listen} is reachable from other machines; set ${missing}, or pass --insecure to serve it anyway`;
 }
+
+/** Whether `s` is a PostgreSQL connection URL (postgres:// or postgresql://). */
+export const isPostgresUrl = (s: string): boolean => /^postgres(ql)?:\/\//i.test(s);
 
 /** A URL with its password replaced, safe to log. */
 export function redactUrl(url: string): string {

@@ -1,12 +1,12 @@
 // The `agentstore copy` command: arguments, the run, the report.
 // Exit codes: 0 copied and verified, 1 refused / failed / verification
 // found a difference, 2 bad usage. Passwords in URLs are never printed.
-import { redactUrl } from '../config.js';
-import { copyDatabase, DEFAULT_BATCH_ROWS, describeError, isPostgresUrl, type CopyResult } from './copy.js';
+import { isPostgresUrl, redactUrl } from '../config.js';
+import { copyDatabase, DEFAULT_BATCH_ROWS, describeError, type CopyResult } from './copy.js';
 import { stderrProgress } from './progress.js';
 import { CopyError } from './values.js';
 
-export const COPY_USAGE = `usage: agentstore copy --from <libsql file | postgres URL> --to <libsql file | postgres URL> [--merge] [--batch-size N]
+const COPY_USAGE = `usage: agentstore copy --from <libsql file | postgres URL> --to <libsql file | postgres URL> [--merge] [--batch-size N]
 
   Copies every table of every store, migrating the target first, then
   verifies row counts and per-table checksums. Safe to run again: an

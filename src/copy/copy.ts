@@ -20,6 +20,7 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pending } from '../backends/migrations.js';
+import { isPostgresUrl } from '../config.js';
 import { StoreError } from '../store/errors.js';
 import type { Endpoint } from './endpoint.js';
 import { LibsqlEndpoint } from './libsql.js';
@@ -69,7 +70,6 @@ export interface CopyResult {
 export const DEFAULT_BATCH_ROWS = 1000;
 const SAMPLES = 5;
 
-export const isPostgresUrl = (s: string): boolean => /^postgres(ql)?:\/\//i.test(s);
 const libsqlPath = (s: string): string => resolve(s.replace(/^file:/, ''));
 
 function sameDatabase(a: string, b: string): boolean {

@@ -33,7 +33,7 @@ function sortKeys(v: Json): Json {
  * JSON text with object keys sorted. Numbers go through a double, as every
  * reader of the daemon's JSON does (jsonb's "1.0" and libSQL's "1" agree).
  */
-export function canonicalJson(text: string, where: string): string {
+function canonicalJson(text: string, where: string): string {
   try {
     return JSON.stringify(sortKeys(JSON.parse(text) as Json));
   } catch {
@@ -42,13 +42,13 @@ export function canonicalJson(text: string, where: string): string {
 }
 
 /** RFC 3339 UTC with milliseconds, the daemon's own timestamp text. */
-export function canonicalTs(v: unknown, where: string): string {
+function canonicalTs(v: unknown, where: string): string {
   const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : new Date(NaN);
   if (Number.isNaN(d.getTime())) throw new CopyError(`${where}: stored value is not a timestamp`);
   return d.toISOString();
 }
 
-export const sortedTerms = (spaceJoined: string): string => (spaceJoined === '' ? '' : spaceJoined.split(' ').sort().join(' '));
+const sortedTerms = (spaceJoined: string): string => (spaceJoined === '' ? '' : spaceJoined.split(' ').sort().join(' '));
 
 /** One row as text: what comparisons compare and checksums hash. `skip` leaves one column out. */
 export function encodeRow(row: Row, skip = -1): string {

@@ -42,7 +42,7 @@ export function floatsOf(e: ArrayBuffer | Uint8Array): Float32Array {
 }
 
 /** The 1-bit codes of one scope's embeddings. Slots are never moved while a search may read them. */
-export class ScopeIndex {
+class ScopeIndex {
   /** 32-bit words per code. */
   private readonly words: number;
   private capacity = 0;
