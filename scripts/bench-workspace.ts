@@ -63,20 +63,19 @@ interface Stored {
   index: number;
   content: string;
   embedding: Float32Array;
+  /** Σ x², in double precision, computed once. */
+  squares: number;
 }
+
+const squares = (e: Float32Array) => e.reduce((sum, x) => sum + x * x, 0);
 
 /** The exact top k of `chunks` for `q`: double-precision cosine distance, ties by path then chunk index. */
 function exactTop(chunks: Stored[], q: Float32Array, k: number): Candidate[] {
-  let qq = 0;
-  for (let i = 0; i < DIM; i++) qq += q[i]! * q[i]!;
+  const qq = squares(q);
   const scored = chunks.map((c) => {
     let dot = 0;
-    let cc = 0;
-    for (let i = 0; i < DIM; i++) {
-      dot += c.embedding[i]! * q[i]!;
-      cc += c.embedding[i]! * c.embedding[i]!;
-    }
-    return { c, d: 1 - dot / Math.sqrt(cc * qq) };
+    for (let i = 0; i < DIM; i++) dot += c.embedding[i]! * q[i]!;
+    return { c, d: 1 - dot / Math.sqrt(c.squares * qq) };
   });
   scored.sort((a, b) => a.d - b.d || (a.c.path < b.c.path ? -1 : a.c.path > b.c.path ? 1 : a.c.index - b.c.index));
   return scored.slice(0, k).map(({ c }) => ({ chunkId: c.id, documentId: c.documentId, documentPath: c.path, content: c.content }));
@@ -146,7 +145,7 @@ async function bench(label: string, backend: TestBackend, rows: Row[]): Promise<
     const stored: Stored[] = [];
     const insert = async (i: number) => {
       const [documentId, path, index, content, embedding] = [docs[Math.floor(i / CHUNKS_PER_DOC)]!, `docs/${Math.floor(i / CHUNKS_PER_DOC)}.md`, i % CHUNKS_PER_DOC, text(WORDS_PER_CHUNK), vector()];
-      stored.push({ id: await db.insertChunk(documentId, index, content, embedding), documentId, path, index, content, embedding });
+      stored.push({ id: await db.insertChunk(documentId, index, content, embedding), documentId, path, index, content, embedding, squares: squares(embedding) });
     };
     // A first search (libSQL: loads the user's codes), so the timed inserts maintain them.
     await db.hybridSearch(USER, null, '', vector(), DEFAULT_SEARCH_CONFIG);
