@@ -258,14 +258,18 @@ function runLoadgen(plan: LoadPlan): Promise<LoadLine[]> {
 
 // ---------------------------------------------------------------- phases
 
+/** An agentstore daemon's settings for the database at `t`, as shipped: log level info (one line per RPC), unless BENCH_LOG_LEVEL. */
+function daemonEnv(backend: BackendName, t: Target): Record<string, string> {
+  const db: Record<string, string> =
+    backend === 'postgres'
+      ? { DATABASE_BACKEND: 'postgres', DATABASE_URL: t.location, DATABASE_POOL_SIZE: String(settings.poolSize) }
+      : { DATABASE_BACKEND: 'libsql', LIBSQL_PATH: t.location };
+  return { ...db, AGENTSTORE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' };
+}
+
 async function grpcPhase(backend: BackendName): Promise<void> {
   const [ours, ref] = [await freshDatabase(backend), await freshDatabase(backend)];
-  const ourEnv: Record<string, string> =
-    backend === 'postgres'
-      ? { DATABASE_BACKEND: 'postgres', DATABASE_URL: ours.location, DATABASE_POOL_SIZE: String(settings.poolSize) }
-      : { DATABASE_BACKEND: 'libsql', LIBSQL_PATH: ours.location };
-  // The daemon runs as shipped: default log level (info, one line per RPC), logs to a file.
-  const daemon = await startDaemon(`agentstore daemon (${backend})`, 'dist/src/main.js', { ...ourEnv, AGENTSTORE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, join(outDir, `daemon-${backend}.log`));
+  const daemon = await startDaemon(`agentstore daemon (${backend})`, 'dist/src/main.js', daemonEnv(backend, ours), join(outDir, `daemon-${backend}.log`));
   const refEnv: Record<string, string> =
     backend === 'postgres'
       ? { REF_BACKEND: 'postgres', REF_DATABASE_URL: ref.location, REF_POOL_SIZE: String(settings.poolSize) }
@@ -275,7 +279,7 @@ async function grpcPhase(backend: BackendName): Promise<void> {
   // targets land on this machine.
   const reference =
     process.env.BENCH_REFERENCE === 'agentstore'
-      ? await startDaemon(`agentstore daemon B (${backend})`, 'dist/src/main.js', { ...ourEnv, ...(backend === 'postgres' ? { DATABASE_URL: ref.location } : { LIBSQL_PATH: ref.location }), AGENTSTORE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, join(outDir, `daemon-b-${backend}.log`))
+      ? await startDaemon(`agentstore daemon B (${backend})`, 'dist/src/main.js', daemonEnv(backend, ref), join(outDir, `daemon-b-${backend}.log`))
       : await startDaemon(`reference daemon (${backend})`, 'dist/scripts/reference-daemon.js', refEnv, join(outDir, `reference-${backend}.log`));
   await measure(backend, 'grpc', { ours: daemon, ref: reference }, settings.ops);
 }
@@ -292,15 +296,10 @@ const AUTH_OPS: Op[] = ['AddConversationMessage', 'GetSetting'];
  */
 async function authPhase(backend: BackendName): Promise<void> {
   const [on, off] = [await freshDatabase(backend), await freshDatabase(backend)];
-  const env = (t: Target): Record<string, string> =>
-    backend === 'postgres'
-      ? { DATABASE_BACKEND: 'postgres', DATABASE_URL: t.location, DATABASE_POOL_SIZE: String(settings.poolSize) }
-      : { DATABASE_BACKEND: 'libsql', LIBSQL_PATH: t.location };
   const { file, tokens } = writeTokensFile({ runtime: null, 'bench-app': SEED.userId }, mkdtempSync(join(tmpdir(), 'agentstore-bench-')));
   scratch.push(dirname(file));
-  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
-  const ours = await startDaemon(`agentstore, auth on (${backend})`, 'dist/src/main.js', { ...env(on), AGENTSTORE_TOKENS_FILE: file, AGENTSTORE_LOG_LEVEL: logLevel }, join(outDir, `daemon-auth-on-${backend}.log`));
-  const ref = await startDaemon(`agentstore, auth off (${backend})`, 'dist/src/main.js', { ...env(off), AGENTSTORE_LOG_LEVEL: logLevel }, join(outDir, `daemon-auth-off-${backend}.log`));
+  const ours = await startDaemon(`agentstore, auth on (${backend})`, 'dist/src/main.js', { ...daemonEnv(backend, on), AGENTSTORE_TOKENS_FILE: file }, join(outDir, `daemon-auth-on-${backend}.log`));
+  const ref = await startDaemon(`agentstore, auth off (${backend})`, 'dist/src/main.js', daemonEnv(backend, off), join(outDir, `daemon-auth-off-${backend}.log`));
   await measure(backend, 'auth', { ours, ref }, settings.ops.filter((op) => AUTH_OPS.includes(op)), bearer(tokens['bench-app']!));
   authMicros ??= measureAuthCall(file, tokens['bench-app']!);
 }
