@@ -13,11 +13,13 @@
 // no stop words: "dog" does not find "dogs", on either backend.
 //
 // Ranking. Every full-text candidate contains every query word; candidates
-// are ordered by their word count, shortest first (a denser match), then by
-// document path and chunk index (never by a random id, so the order depends
-// only on the data and is the same on both backends). Both dialects compute
-// that order identically; bm25 (FTS5) and ts_rank (PostgreSQL) would not
-// agree with each other.
+// are ordered by their word count, shortest first (a denser match), then
+// newest chunk first (libSQL _rowid, PostgreSQL seq: the same numbers, kept by
+// `agentstore copy`, and the same order for the same sequence of writes).
+// Both are properties of the chunk alone, so each backend keeps its index in
+// that order and stops reading at the first pre_fusion_limit matches
+// (schema V6) instead of collecting every match and sorting; bm25 (FTS5) and
+// ts_rank (PostgreSQL) need every match and would not agree with each other.
 //
 // Vectors. Cosine distance = 1 − dot(a, b) / (‖a‖ · ‖b‖). Norms are computed
 // here, in double precision, when an embedding is written or a query

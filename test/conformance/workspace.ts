@@ -295,6 +295,38 @@ export function workspaceSuite(ctx: SuiteContext): void {
         assert.equal(w[1]!.score, 0.5);
       });
 
+      it('FTS order among many matches: word count, then newest first; only the caller’s, over several pages', async () => {
+        const db = ctx.db();
+        const [a, b] = [user(), user()];
+        const other = await doc(db, b, 'other.md');
+        // 15 documents of 10 chunks, interleaved with another user's matches, which the pages must skip.
+        const mine: { id: string; path: string; words: number; n: number }[] = [];
+        for (let n = 0; n < 150; n++) {
+          const path = `many/${Math.floor(n / 10)}.md`;
+          const words = 2 + ((n * 7) % 3);
+          mine.push({ id: await db.insertChunk(await doc(db, a, path), n % 10, `common ${'x '.repeat(words - 1)}`, null), path, words, n });
+          await db.insertChunk(other, n, 'common other', null);
+        }
+        await db.deleteDocumentByPath(a, null, 'many/3.md');
+        const expected = mine
+          .filter((m) => m.path !== 'many/3.md')
+          .sort((x, y) => x.words - y.words || y.n - x.n)
+          .map((m) => m.id);
+        for (const k of [1, 20, 100, 200]) {
+          const r = await db.hybridSearch(a, null, 'common', null, cfg({ preFusionLimit: k, limit: 200 }));
+          assert.deepEqual(
+            r.map((x) => x.chunkId),
+            expected.slice(0, k),
+            `pre_fusion_limit ${k}`,
+          );
+          assert.deepEqual(
+            r.map((x) => x.ftsRank),
+            expected.slice(0, k).map((_, i) => i + 1),
+          );
+        }
+        assert.equal((await db.hybridSearch(b, null, 'common x', null, cfg())).length, 0, 'the other user sees only its own chunks');
+      });
+
       it('all query words are required; punctuation and case do not matter', async () => {
         const db = ctx.db();
         const u = user();

@@ -80,18 +80,24 @@ const RESCORE_BATCH_CHUNKS = 512;
 /** Longest stretch of search work before yielding to the event loop. */
 const VECTOR_SLICE_MS = 4;
 
-// Full-text candidates are collected over ranges of FTS rowids (FTS5 seeks
-// its posting lists to a rowid range), each range's best k kept, with a
-// yield to the event loop between ranges: a query on a word found in every
-// chunk then never blocks for the whole match set at once.
-const FTS_RANGE = `SELECT c._rowid AS r, c.word_count AS w, d.path, c.chunk_index AS i
-    FROM memory_chunks_fts f
-    JOIN memory_chunks c ON c._rowid = f.rowid
-    JOIN memory_documents d ON d.id = c.document_id
-   WHERE memory_chunks_fts MATCH ?1 AND f.rowid > ?2 AND f.rowid <= ?3 AND d.user_id = ?4 AND COALESCE(d.agent_id, '') = ?5
-   ORDER BY c.word_count, d.path, c.chunk_index LIMIT ?6`;
-/** FTS rowids per range. */
-const FTS_RANGE_ROWS = 8192;
+// Full-text candidates come from FTS5 in rank order: its rowids are
+// word_count * 2^32 + (2^32 - 1 - chunk _rowid) (schema V6), and FTS5 walks
+// a query's postings in rowid order. Pages of matches are joined to their
+// chunk and held to the caller's scope until k of the caller's are found or
+// the matches end; a word found in every chunk costs one page, not every
+// match. Each page is bounded work, with a yield to the event loop between
+// pages. The cursor travels as (word count, chunk rowid), both exact in a
+// JavaScript number; the key itself never leaves SQLite.
+const FTS_PAGE = `SELECT f.k / 4294967296 AS w, 4294967295 - f.k % 4294967296 AS r, d.id IS NOT NULL AS mine,
+         c.id, c.document_id, d.path, CASE WHEN d.id IS NOT NULL THEN c.content END AS content
+    FROM (SELECT rowid AS k FROM memory_chunks_fts
+           WHERE memory_chunks_fts MATCH ?1 AND rowid > ?2 * 4294967296 + (4294967295 - ?3)
+           ORDER BY rowid LIMIT ?4) f
+    LEFT JOIN memory_chunks c ON c._rowid = 4294967295 - f.k % 4294967296
+    LEFT JOIN memory_documents d ON d.id = c.document_id AND d.user_id = ?5 AND COALESCE(d.agent_id, '') = ?6
+   ORDER BY f.k`;
+/** Matches read per page, at least; more when k is larger. */
+const FTS_PAGE_ROWS = 64;
 
 // The sort carries only small columns; the few winners' blobs are read after.
 const vectorBatch = (from: string, filter: string) => `SELECT c.id, t.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n FROM (
@@ -133,31 +139,22 @@ const byDistance = (a: Scored, b: Scored) => a.dist - b.dist || compareBinary(a.
 
 async function ftsCandidates(pool: LibsqlPool, userId: string, agentId: string | null, terms: string[], k: number): Promise<Candidate[]> {
   const match = fts5Match(terms);
+  const page = Math.max(FTS_PAGE_ROWS, k + 16);
   return pool.read(async (c) => {
-    const last = c.get<{ m: number | null }>('SELECT max(_rowid) AS m FROM memory_chunks')?.m ?? 0;
-    let best: { r: number; w: number; path: string; i: number }[] = [];
-    const order = (a: (typeof best)[number], b: (typeof best)[number]) => a.w - b.w || compareBinary(a.path, b.path) || a.i - b.i;
+    const found: Candidate[] = [];
+    // Before the first key: word count 0, a rowid one past the largest.
+    let [w, r] = [0, 4294967296];
     let sliceStart = performance.now();
-    for (let lo = 0; lo < last; lo += FTS_RANGE_ROWS) {
-      const rows = c.all<(typeof best)[number]>(FTS_RANGE, [match, lo, lo + FTS_RANGE_ROWS, userId, agentKey(agentId), k]);
-      if (rows.length > 0) best = best.concat(rows).sort(order).slice(0, k);
+    for (;;) {
+      const rows = c.all<CandidateRow & { w: number; r: number; mine: number }>(FTS_PAGE, [match, w, r, page, userId, agentKey(agentId)]);
+      for (const row of rows) if (row.mine && found.length < k) found.push(toCandidate(row));
+      if (found.length >= k || rows.length < page) return found;
+      ({ w, r } = rows[rows.length - 1]!);
       if (performance.now() - sliceStart > VECTOR_SLICE_MS) {
         await yieldToLoop();
         sliceStart = performance.now();
       }
     }
-    if (best.length === 0) return [];
-    const rows = c.all<CandidateRow & { r: number }>(
-      `SELECT c._rowid AS r, c.id, c.document_id, d.path, c.content FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
-        WHERE c._rowid IN (SELECT value FROM json_each(?))`,
-      [JSON.stringify(best.map((b) => b.r))],
-    );
-    const byRowid = new Map(rows.map((r) => [r.r, r]));
-    // A chunk deleted since its range was read is simply left out.
-    return best.flatMap((b) => {
-      const r = byRowid.get(b.r);
-      return r ? [toCandidate(r)] : [];
-    });
   });
 }
 

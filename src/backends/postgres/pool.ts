@@ -16,6 +16,15 @@ export function sql(text: string): Stmt {
   return { name: 'as_' + createHash('sha1').update(text).digest('hex').slice(0, 16), text };
 }
 
+/**
+ * An unnamed statement, planned for its parameters on every call: for a
+ * query whose best plan depends on the values (a named statement switches to
+ * one generic plan after five calls).
+ */
+export function sqlPlannedPerCall(text: string): Stmt {
+  return { name: '', text };
+}
+
 type Param = string | number | boolean | null | Buffer;
 
 export interface Queryable {

@@ -26,7 +26,7 @@ import {
 import { branches, cosineDistance, fuse, indexTerms, norm, queryTerms, tsquery, type Candidate } from '../../store/workspace-search.js';
 import { chunkInsertFailed, documentMissing } from '../workspace-errors.js';
 import { LOCK_KEY } from './migrate.js';
-import { sql, type PgPool, type Queryable, type Stmt } from './pool.js';
+import { sql, sqlPlannedPerCall, type PgPool, type Queryable, type Stmt } from './pool.js';
 
 const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
 const SCOPE = "user_id = $1 AND COALESCE(agent_id::text, '') = $2";
@@ -78,12 +78,17 @@ const UNEMBEDDED = sql(`SELECT c.id, c.document_id, c.chunk_index, c.content, c.
   FROM memory_documents d JOIN memory_chunks c ON c.document_id = d.id
   WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NULL
   ORDER BY c.seq LIMIT $3`);
-const FTS_SEARCH = sql(`WITH top AS (
-    SELECT c.id, c.word_count, d.path, c.chunk_index FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
+// Rank order (word count, newest first) is the order of index
+// idx_memory_chunks_fts_rank (V6): for a common word the planner walks it and
+// stops at the first $4 matches of the caller's; for a rare one it collects
+// the few matches through the GIN index and sorts them. Which one depends on
+// the words, so the statement is planned for them on every call.
+const FTS_SEARCH = sqlPlannedPerCall(`WITH top AS (
+    SELECT c.id, c.word_count, c.seq, d.path FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id
      WHERE c.content_tsv @@ $3::tsquery AND d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2
-     ORDER BY c.word_count, d.path, c.chunk_index LIMIT $4)
+     ORDER BY c.word_count, c.seq DESC LIMIT $4)
   SELECT c.id, c.document_id, top.path, c.content FROM top JOIN memory_chunks c ON c.id = top.id
-   ORDER BY top.word_count, top.path, top.chunk_index`);
+   ORDER BY top.word_count, top.seq DESC`);
 const SCOPED_CHUNKS = `memory_documents d JOIN memory_chunks c ON c.document_id = d.id
      WHERE d.user_id = $1 AND COALESCE(d.agent_id::text, '') = $2 AND c.embedding IS NOT NULL`;
 // The operation order matches cosineDistance() in workspace-search.ts.
