@@ -107,13 +107,13 @@ for (const backend of backends) {
       await ws('updateChunkEmbedding', { chunkId: c1, embedding: [0, 1, 0, 0] });
       assert.equal((await ws('getChunksWithoutEmbeddings', { userId, limit: 10n })).chunks.length, 0);
 
-      // Defaults: RRF, FTS + vector; FTS-only when no embedding.
+      // Defaults: RRF, FTS + vector; FTS-only when no embedding. Both chunks have four words: newest first.
       const fts = (await ws('hybridSearch', { userId, query: 'Roadmap' })).results;
       assert.deepEqual(
         fts.map((r) => [r.chunkId, r.ftsRank, r.vectorRank, r.documentPath]),
         [
-          [c0, 1, undefined, 'projects/alpha.md'],
-          [c1, 2, undefined, 'projects/alpha.md'],
+          [c1, 1, undefined, 'projects/alpha.md'],
+          [c0, 2, undefined, 'projects/alpha.md'],
         ],
       );
       assert.equal(fts[0]!.score, 1);
@@ -125,13 +125,14 @@ for (const backend of backends) {
         await ws('hybridSearch', {
           userId,
           query: 'roadmap',
-          embedding: [0, 1, 0, 0],
+          embedding: [1, 0, 0, 0],
           config: { fusionStrategy: FusionStrategy.WEIGHTED, ftsWeight: 1, vectorWeight: 0, limit: 1 },
         })
       ).results;
       assert.deepEqual(
         weighted.map((r) => r.chunkId),
-        [c0],
+        [c1],
+        'the vector branch (nearest: c0) weighs nothing: the FTS order decides',
       );
       assert.deepEqual((await ws('hybridSearch', { userId, query: 'George 1:1 "AND -x*', config: { minScore: 0.5 } })).results, []);
       await assert.rejects(ws('hybridSearch', { userId, query: 'x', config: { ftsWeight: -1 } }), code(grpc.status.INVALID_ARGUMENT));
