@@ -96,8 +96,13 @@ const FTS_PAGE = `SELECT f.k / 4294967296 AS w, 4294967295 - f.k % 4294967296 AS
     LEFT JOIN memory_chunks c ON c._rowid = 4294967295 - f.k % 4294967296
     LEFT JOIN memory_documents d ON d.id = c.document_id AND d.user_id = ?5 AND COALESCE(d.agent_id, '') = ?6
    ORDER BY f.k`;
-/** Matches read per page, at least; more when k is larger. */
+/**
+ * Matches read by the first page (at least k + 16); each further page reads
+ * twice as many, up to FTS_PAGE_MAX: a scope whose matches sit behind many
+ * of other users' takes few statements, and no page is unbounded work.
+ */
 const FTS_PAGE_ROWS = 64;
+const FTS_PAGE_MAX = 8192;
 
 // The sort carries only small columns; the few winners' blobs are read after.
 const vectorBatch = (from: string, filter: string) => `SELECT c.id, t.path, c.chunk_index, c.embedding AS e, c.embedding_norm AS n FROM (
@@ -139,7 +144,7 @@ const byDistance = (a: Scored, b: Scored) => a.dist - b.dist || compareBinary(a.
 
 async function ftsCandidates(pool: LibsqlPool, userId: string, agentId: string | null, terms: string[], k: number): Promise<Candidate[]> {
   const match = fts5Match(terms);
-  const page = Math.max(FTS_PAGE_ROWS, k + 16);
+  let page = Math.max(FTS_PAGE_ROWS, k + 16);
   return pool.read(async (c) => {
     const found: Candidate[] = [];
     // Before the first key: word count 0, a rowid one past the largest.
@@ -150,6 +155,7 @@ async function ftsCandidates(pool: LibsqlPool, userId: string, agentId: string |
       for (const row of rows) if (row.mine && found.length < k) found.push(toCandidate(row));
       if (found.length >= k || rows.length < page) return found;
       ({ w, r } = rows[rows.length - 1]!);
+      page = Math.min(2 * page, FTS_PAGE_MAX);
       if (performance.now() - sliceStart > VECTOR_SLICE_MS) {
         await yieldToLoop();
         sliceStart = performance.now();
