@@ -297,7 +297,8 @@ export function workspaceSuite(ctx: SuiteContext): void {
 
       it('FTS order among many matches: word count, then newest first; only the caller’s, over several pages', async () => {
         const db = ctx.db();
-        const [a, b] = [user(), user()];
+        // Not ASCII: the libSQL index keys scopes by the user id's UTF-8 bytes.
+        const [a, b] = [user(), `Zoë-${user()}`];
         const other = await doc(db, b, 'other.md');
         // 15 documents of 10 chunks, interleaved with another user's matches, which the pages must skip.
         const mine: { id: string; path: string; words: number; n: number }[] = [];
@@ -325,6 +326,7 @@ export function workspaceSuite(ctx: SuiteContext): void {
           );
         }
         assert.equal((await db.hybridSearch(b, null, 'common x', null, cfg())).length, 0, 'the other user sees only its own chunks');
+        assert.equal((await db.hybridSearch(b, null, 'common', null, cfg({ preFusionLimit: 200, limit: 200 }))).length, 150);
       });
 
       it('all query words are required; punctuation and case do not matter', async () => {

@@ -82,12 +82,14 @@ const VECTOR_SLICE_MS = 4;
 
 // Full-text candidates come from FTS5 in rank order: its rowids are
 // word_count * 2^32 + (2^32 - 1 - chunk _rowid) (schema V6), and FTS5 walks
-// a query's postings in rowid order. Pages of matches are joined to their
-// chunk and held to the caller's scope until k of the caller's are found or
-// the matches end; a word found in every chunk costs one page, not every
-// match. Each page is bounded work, with a yield to the event loop between
-// pages. The cursor travels as (word count, chunk rowid), both exact in a
-// JavaScript number; the key itself never leaves SQLite.
+// a query's postings in rowid order. The query requires the caller's scope
+// token as well, so other users' chunks are skipped inside FTS5; pages of
+// matches are joined to their chunk and document (which must be the
+// caller's too) until k are found or the matches end. A word found in every
+// chunk costs one page, not every match. Each page is bounded work, with a
+// yield to the event loop between pages. The cursor travels as (word count,
+// chunk rowid), both exact in a JavaScript number; the key itself never
+// leaves SQLite.
 const FTS_PAGE = `SELECT f.k / 4294967296 AS w, 4294967295 - f.k % 4294967296 AS r, d.id IS NOT NULL AS mine,
          c.id, c.document_id, d.path, CASE WHEN d.id IS NOT NULL THEN c.content END AS content
     FROM (SELECT rowid AS k FROM memory_chunks_fts
@@ -142,8 +144,11 @@ interface Scored {
 /** Distance, then path (binary), then chunk index: the order of both backends. */
 const byDistance = (a: Scored, b: Scored) => a.dist - b.dist || compareBinary(a.path, b.path) || a.index - b.index;
 
+/** The scope column of memory_chunks_fts, as the V6 triggers compute it: hex(user_id) || 'x' || hex(agent or ''). */
+const scopeToken = (userId: string, agentKey: string) => `${Buffer.from(userId).toString('hex')}x${Buffer.from(agentKey).toString('hex')}`;
+
 async function ftsCandidates(pool: LibsqlPool, userId: string, agentId: string | null, terms: string[], k: number): Promise<Candidate[]> {
-  const match = fts5Match(terms);
+  const match = `fts_text : (${fts5Match(terms)}) AND scope : "${scopeToken(userId, agentKey(agentId))}"`;
   let page = Math.max(FTS_PAGE_ROWS, k + 16);
   return pool.read(async (c) => {
     const found: Candidate[] = [];
