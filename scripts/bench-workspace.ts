@@ -6,7 +6,8 @@
 //   node dist/scripts/bench-workspace.js            # 10k chunks, dimension 384
 //   BENCH_CHUNKS=100000 BENCH_BACKENDS=libsql node dist/scripts/bench-workspace.js
 //   (also BENCH_DIM, BENCH_WORDS, BENCH_QUERIES, BENCH_LIBSQL_SYNCHRONOUS,
-//   BENCH_LIBSQL_VECTOR_CANDIDATES, BENCH_VECTORS=uniform|clustered)
+//   BENCH_LIBSQL_VECTOR_CANDIDATES, BENCH_PGVECTOR_EF_SEARCH,
+//   BENCH_VECTORS=uniform|clustered)
 //
 // Vectors (BENCH_VECTORS): "uniform" (default), uniform in [-0.5, 0.5]^DIM,
 // the worst case for an approximate index: nearest neighbours are barely
@@ -127,11 +128,13 @@ async function bench(label: string, backend: TestBackend, rows: Row[]): Promise<
   const base = await backend.config();
   const sync = process.env.BENCH_LIBSQL_SYNCHRONOUS as typeof base.libsqlSynchronous | undefined;
   const candidates = process.env.BENCH_LIBSQL_VECTOR_CANDIDATES;
+  const efSearch = process.env.BENCH_PGVECTOR_EF_SEARCH;
   const config = {
     ...base,
     embeddingDimension: DIM,
     ...(sync ? { libsqlSynchronous: sync } : {}),
     ...(candidates ? { libsqlVectorCandidates: Number(candidates) } : {}),
+    ...(efSearch ? { pgvectorEfSearch: Number(efSearch) } : {}),
   };
   let db: Database = await openMigrated(config);
   label = `${label} (${db.info().vectorSearchMethod})`;
