@@ -14,8 +14,9 @@
 -- a search requires too: the postings of other users' chunks are skipped
 -- inside FTS5 instead of being read and filtered out. The table is
 -- contentless (the words live in memory_chunks.fts_text; documents never
--- change user or agent); contentless_delete lets the triggers delete by rowid
--- alone. A chunk _rowid past 2^32 - 1 would not fit the key: such an insert
+-- change user or agent, and a chunk moved to another document, which only
+-- `agentstore copy --merge` does, is indexed again); contentless_delete lets
+-- the triggers delete by rowid alone. A chunk _rowid past 2^32 - 1 would not fit the key: such an insert
 -- is refused rather than indexed under a colliding key.
 
 DROP TRIGGER memory_chunks_fts_insert;
@@ -46,7 +47,7 @@ CREATE TRIGGER memory_chunks_fts_delete AFTER DELETE ON memory_chunks BEGIN
     DELETE FROM memory_chunks_fts WHERE rowid = old.word_count * 4294967296 + (4294967295 - old._rowid);
 END;
 
-CREATE TRIGGER memory_chunks_fts_update AFTER UPDATE OF fts_text, word_count ON memory_chunks BEGIN
+CREATE TRIGGER memory_chunks_fts_update AFTER UPDATE OF fts_text, word_count, document_id ON memory_chunks BEGIN
     DELETE FROM memory_chunks_fts WHERE rowid = old.word_count * 4294967296 + (4294967295 - old._rowid);
     INSERT INTO memory_chunks_fts (rowid, fts_text, scope)
     SELECT new.word_count * 4294967296 + (4294967295 - new._rowid), new.fts_text, hex(d.user_id) || 'x' || hex(COALESCE(d.agent_id, ''))

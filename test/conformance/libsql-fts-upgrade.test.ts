@@ -2,7 +2,7 @@
 // database written before it (V1–V5) must search the same chunks afterwards,
 // in the new order, and keep its index in step with later writes. (The
 // PostgreSQL V6 only adds an index; its ranking is covered by the
-// conformance suite.)
+// conformance suite.) Also: the triggers follow a chunk moved to another document.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import Libsql from 'libsql';
@@ -49,6 +49,16 @@ describe('libSQL schema V6: full-text index rebuilt in rank order', () => {
       const d = await db.getDocumentByPath('u', null, 'a.md');
       await db.insertChunk(d.id, 9, 'beta', null);
       assert.deepEqual(await search('beta'), ['beta', 'alpha beta', 'beta only', 'alpha beta gamma']);
+      // A chunk moved to another user's document (only `agentstore copy --merge` does that) is indexed under its new scope.
+      const moved = await db.getOrCreateDocumentByPath('v', null, 'b.md');
+      const other = new Libsql(config.libsqlPath);
+      other.prepare("UPDATE memory_chunks SET document_id = ? WHERE content = 'alpha delta'").run(moved.id);
+      other.close();
+      assert.deepEqual(await search('delta'), []);
+      assert.deepEqual(
+        (await db.hybridSearch('v', null, 'delta', null, DEFAULT_SEARCH_CONFIG)).map((r) => r.content),
+        ['alpha delta'],
+      );
       await db.deleteChunks(d.id);
       assert.deepEqual(await search('alpha'), []);
     } finally {
