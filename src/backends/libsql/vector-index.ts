@@ -19,13 +19,10 @@
 // daemons' writes arriving on an embedded replica) changed embeddings, and
 // the codes are reloaded. A scope is loaded holding the writer slot, so no
 // write of this daemon slips between the load's reads.
-import { performance } from 'node:perf_hooks';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Conn, LibsqlPool } from './pool.js';
+import { inTurn } from './turns.js';
 
-/** Longest stretch of scoring or loading before yielding to the event loop. */
-const SLICE_MS = 4;
-/** Chunks scored between clock checks. */
+/** Chunks scored per batch (each batch in a shared turn of the event loop, ./turns.ts). */
 const SCORE_STEP = 4096;
 /** Documents read per statement while loading a scope. */
 const LOAD_BATCH_DOCS = 64;
@@ -124,7 +121,7 @@ class ScopeIndex {
     this.deleted = 0;
   }
 
-  /** Rowids of the `c` chunks with the best estimated cosine similarity to `q`, yielding between slices. */
+  /** Rowids of the `c` chunks with the best estimated cosine similarity to `q`, batch by batch in shared turns of the event loop. */
   async nearest(q: Float32Array, c: number): Promise<number[]> {
     // What the scan reads: appends land past `used`, a reallocation makes new arrays.
     const { rowids, codes, scales, used, words } = this;
@@ -141,23 +138,20 @@ class ScopeIndex {
       }
     }
     const scores = new Float32Array(used);
-    let sliceStart = performance.now();
     for (let from = 0; from < used; from += SCORE_STEP) {
       const to = Math.min(used, from + SCORE_STEP);
-      for (let n = from; n < to; n++) {
-        let s = 0;
-        const o = n * words;
-        for (let w = 0; w < words; w++) {
-          const x = codes[o + w]!;
-          const t = w << 10;
-          s += table[t | (x & 255)]! + table[t | 256 | ((x >>> 8) & 255)]! + table[t | 512 | ((x >>> 16) & 255)]! + table[t | 768 | (x >>> 24)]!;
+      await inTurn(() => {
+        for (let n = from; n < to; n++) {
+          let s = 0;
+          const o = n * words;
+          for (let w = 0; w < words; w++) {
+            const x = codes[o + w]!;
+            const t = w << 10;
+            s += table[t | (x & 255)]! + table[t | 256 | ((x >>> 8) & 255)]! + table[t | 512 | ((x >>> 16) & 255)]! + table[t | 768 | (x >>> 24)]!;
+          }
+          scores[n] = s * scales[n]!;
         }
-        scores[n] = s * scales[n]!;
-      }
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await yieldToLoop();
-        sliceStart = performance.now();
-      }
+      });
     }
     return Array.from(bestSlots(scores, c), (s) => rowids[s]!);
   }
@@ -246,17 +240,14 @@ export class VectorIndexes {
       this.counter = n;
       const index = new ScopeIndex(this.dimension);
       const docs = c.all<{ id: string }>("SELECT id FROM memory_documents WHERE user_id = ? AND COALESCE(agent_id, '') = ?", [userId, agentKey]);
-      let sliceStart = performance.now();
       for (let i = 0; i < docs.length; i += LOAD_BATCH_DOCS) {
-        const rows = c.all<{ r: number; e: ArrayBuffer | Uint8Array }>(
-          'SELECT _rowid AS r, embedding AS e FROM memory_chunks WHERE document_id IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL',
-          [JSON.stringify(docs.slice(i, i + LOAD_BATCH_DOCS).map((d) => d.id))],
-        );
-        for (const r of rows) index.set(r.r, floatsOf(r.e));
-        if (performance.now() - sliceStart > SLICE_MS) {
-          await yieldToLoop();
-          sliceStart = performance.now();
-        }
+        await inTurn(() => {
+          const rows = c.all<{ r: number; e: ArrayBuffer | Uint8Array }>(
+            'SELECT _rowid AS r, embedding AS e FROM memory_chunks WHERE document_id IN (SELECT value FROM json_each(?)) AND embedding IS NOT NULL',
+            [JSON.stringify(docs.slice(i, i + LOAD_BATCH_DOCS).map((d) => d.id))],
+          );
+          for (const r of rows) index.set(r.r, floatsOf(r.e));
+        });
       }
       this.scopes.set(key, index);
       return index;

@@ -7,8 +7,9 @@
 // the scope, read from the table document batch by document batch (an exact
 // scan). Rescoring: batch by batch, libSQL's vector_distance_cos picks each
 // batch's nearest chunks and those are rescored in double precision (the
-// distance PostgreSQL computes). The loop yields to the event loop between
-// batches, so a large search never stalls other RPCs for its whole duration.
+// distance PostgreSQL computes). Each batch runs in a turn of the event loop
+// shared with every other search (./turns.ts), so a large search, or many
+// at once, never stalls other RPCs for more than a few milliseconds.
 //
 // Both search branches run each batch as its own statement, not inside one
 // long read transaction: a snapshot held across yields keeps the WAL from
@@ -16,8 +17,6 @@
 // event loop for 400 ms at 100k chunks (46 ms without). A chunk deleted
 // mid-scan is left out of the results.
 import { randomUUID } from 'node:crypto';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { performance } from 'node:perf_hooks';
 import { now } from '../../store/clock.js';
 import { StoreError } from '../../store/errors.js';
 import {
@@ -36,6 +35,7 @@ import { branches, cosineDistance, embeddingBytes, fts5Match, fuse, indexTerms, 
 import { chunkInsertFailed, documentMissing } from '../workspace-errors.js';
 import { readJson, readTs, ts } from './codec.js';
 import type { Conn, LibsqlPool, Param } from './pool.js';
+import { inTurn } from './turns.js';
 import { floatsOf, scopeKey, type EmbeddingChanges, type VectorIndexes } from './vector-index.js';
 
 const DOC_COLUMNS = 'id, user_id, agent_id, path, content, created_at, updated_at, metadata';
@@ -77,8 +77,6 @@ const byPath = (c: Conn, userId: string, agentId: string | null, path: string) =
 const VECTOR_BATCH_DOCS = 256;
 /** Pre-selected chunks rescored per batch. */
 const RESCORE_BATCH_CHUNKS = 512;
-/** Longest stretch of search work before yielding to the event loop. */
-const VECTOR_SLICE_MS = 4;
 
 // Full-text candidates come from FTS5 in rank order: its rowids are
 // word_count * 2^32 + (2^32 - 1 - chunk _rowid) (schema V6), and FTS5 walks
@@ -86,8 +84,8 @@ const VECTOR_SLICE_MS = 4;
 // token as well, so other users' chunks are skipped inside FTS5; pages of
 // matches are joined to their chunk and document (which must be the
 // caller's too) until k are found or the matches end. A word found in every
-// chunk costs one page, not every match. Each page is bounded work, with a
-// yield to the event loop between pages. The cursor travels as (word count,
+// chunk costs one page, not every match. Each page is bounded work, run in
+// a turn of the event loop shared with other searches (./turns.ts). The cursor travels as (word count,
 // chunk rowid), both exact in a JavaScript number; the key itself never
 // leaves SQLite.
 const FTS_PAGE = `SELECT f.k / 4294967296 AS w, 4294967295 - f.k % 4294967296 AS r, d.id IS NOT NULL AS mine,
@@ -154,17 +152,12 @@ async function ftsCandidates(pool: LibsqlPool, userId: string, agentId: string |
     const found: Candidate[] = [];
     // Before the first key: word count 0, a rowid one past the largest.
     let [w, r] = [0, 4294967296];
-    let sliceStart = performance.now();
     for (;;) {
-      const rows = c.all<CandidateRow & { w: number; r: number; mine: number }>(FTS_PAGE, [match, w, r, page, userId, agentKey(agentId)]);
+      const rows = await inTurn(() => c.all<CandidateRow & { w: number; r: number; mine: number }>(FTS_PAGE, [match, w, r, page, userId, agentKey(agentId)]));
       for (const row of rows) if (row.mine && found.length < k) found.push(toCandidate(row));
       if (found.length >= k || rows.length < page) return found;
       ({ w, r } = rows[rows.length - 1]!);
       page = Math.min(2 * page, FTS_PAGE_MAX);
-      if (performance.now() - sliceStart > VECTOR_SLICE_MS) {
-        await yieldToLoop();
-        sliceStart = performance.now();
-      }
     }
   });
 }
@@ -201,17 +194,14 @@ async function vectorCandidates(pool: LibsqlPool, search: VectorSearch, userId: 
       }
     }
     const scored: Scored[] = [];
-    let sliceStart = performance.now();
     for (const [sql, ...params] of batches) {
-      for (const r of c.all<{ id: string; path: string; chunk_index: number; e: ArrayBuffer | Uint8Array; n: number }>(sql, params)) {
-        const v = floatsOf(r.e);
-        if (v.length !== q.length) throw new StoreError('data_loss', `stored embedding of chunk ${r.id} has ${v.length} dimensions, expected ${q.length}`);
-        scored.push({ id: r.id, dist: cosineDistance(v, r.n, query, qn), path: r.path, index: r.chunk_index });
-      }
-      if (performance.now() - sliceStart > VECTOR_SLICE_MS) {
-        await yieldToLoop();
-        sliceStart = performance.now();
-      }
+      await inTurn(() => {
+        for (const r of c.all<{ id: string; path: string; chunk_index: number; e: ArrayBuffer | Uint8Array; n: number }>(sql, params)) {
+          const v = floatsOf(r.e);
+          if (v.length !== q.length) throw new StoreError('data_loss', `stored embedding of chunk ${r.id} has ${v.length} dimensions, expected ${q.length}`);
+          scored.push({ id: r.id, dist: cosineDistance(v, r.n, query, qn), path: r.path, index: r.chunk_index });
+        }
+      });
     }
     const top = topK(scored, k);
     if (top.length === 0) return [];
