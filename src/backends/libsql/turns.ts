@@ -22,11 +22,21 @@ interface Job {
 
 const queue: Job[] = [];
 let scheduled = false;
+/** When the current turn began (in runTurn); null once the loop has moved on. */
+let turnStart: number | null = null;
 
+const budgetLeft = () => turnStart !== null && performance.now() - turnStart < TURN_MS;
+
+// Always in the check phase (setImmediate), so a turn that uses up its budget
+// schedules the next one for the next loop iteration: timers and I/O first.
 function runTurn(): void {
   scheduled = false;
-  const start = performance.now();
-  while (queue.length > 0 && performance.now() - start < TURN_MS) {
+  turnStart = performance.now();
+  // Closes this turn in the next iteration, before any later runTurn opens its own.
+  setImmediate(() => {
+    turnStart = null;
+  });
+  while (queue.length > 0 && budgetLeft()) {
     const job = queue.shift()!;
     try {
       job.resolve(job.work());
@@ -34,7 +44,6 @@ function runTurn(): void {
       job.reject(e);
     }
   }
-  // Scheduled from inside the check phase: runs in the next loop iteration, after I/O.
   if (queue.length > 0) schedule();
 }
 
@@ -44,8 +53,20 @@ function schedule(): void {
   setImmediate(runTurn);
 }
 
-/** Runs one synchronous batch of search work in a turn of the event loop shared with every other search. */
+/**
+ * Runs one synchronous batch of search work in a turn of the event loop
+ * shared with every other search: at once while a turn is open with budget
+ * left and no other batch waits (a search's next batch, typically), else
+ * queued for the next turn.
+ */
 export function inTurn<T>(work: () => T): Promise<T> {
+  if (queue.length === 0 && budgetLeft()) {
+    try {
+      return Promise.resolve(work());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
   return new Promise<T>((resolve, reject) => {
     queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
     schedule();
