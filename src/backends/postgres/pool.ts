@@ -18,7 +18,7 @@ export function sql(text: string): Stmt {
 
 /**
  * An unnamed statement, planned for its parameters on every call: for a
- * query whose best plan depends on the values (a named statement switches to
+ * query whose best plan depends on the values (a named statement may switch to
  * one generic plan after five calls).
  */
 export function sqlPlannedPerCall(text: string): Stmt {

@@ -160,7 +160,7 @@ export function embeddingFromArraySend(b: Buffer): Float32Array {
 }
 
 /** The values of a pgvector vector in its binary form (vector_send): int16 dimension, int16 unused, then big-endian float32 values. */
-export function embeddingFromVectorSend(b: Buffer): Float32Array {
+function embeddingFromVectorSend(b: Buffer): Float32Array {
   const e = new Float32Array(b.readInt16BE(0));
   if (b.length !== 4 + 4 * e.length) throw new Error('not a binary pgvector vector');
   for (let i = 0; i < e.length; i++) e[i] = b.readFloatBE(4 + 4 * i);
