@@ -8,19 +8,16 @@ import { dirname } from 'node:path';
 import type { AppliedMigration } from '../backends/migrations.js';
 import { libsqlMigrations, migrateLibsql } from '../backends/libsql/migrate.js';
 import { Database as Libsql } from '../backends/libsql/driver.js';
-import { LibsqlPool } from '../backends/libsql/pool.js';
+import { Conn, LibsqlPool, type Param } from '../backends/libsql/pool.js';
 import { libsqlEmbeddingDimension } from '../backends/libsql/workspace.js';
 import { byKey, derivedWords, streamOrder, writePlan, type Endpoint, type WriteMode } from './endpoint.js';
 import { columnIndex, libsqlName, type Column, type Table } from './tables.js';
 import { CopyError, decodeValue, keyIndexes, rowBytes, type BatchSizer, type Row, type Value } from './values.js';
 
-type Driver = InstanceType<typeof Libsql>;
-type Param = string | number | bigint | null | Buffer;
-interface Statement {
-  raw(on?: boolean): Statement;
-  all(...params: Param[]): unknown[];
-  get(...params: Param[]): unknown;
-  iterate(...params: Param[]): IterableIterator<unknown>;
+/** What stream() uses of a statement of its own (iterated, so never shared through a cache). */
+interface IteratedStatement {
+  raw(on?: boolean): IteratedStatement;
+  iterate(): IterableIterator<unknown>;
 }
 
 const BUSY_TIMEOUT_MS = 5000;
@@ -49,8 +46,7 @@ function keysJson(t: Table, rows: Row[]): string {
 }
 
 export class LibsqlEndpoint implements Endpoint {
-  private readonly reader: Driver;
-  private readonly statements = new Map<string, Statement>();
+  private readonly reader: Conn;
   private pool: LibsqlPool | null = null;
 
   private constructor(
@@ -58,7 +54,7 @@ export class LibsqlEndpoint implements Endpoint {
     private readonly path: string,
   ) {
     // The driver through driver.ts, which keeps its native logging off; `timeout` is SQLite's busy timeout.
-    this.reader = new Libsql(path, { timeout: BUSY_TIMEOUT_MS });
+    this.reader = new Conn(new Libsql(path, { timeout: BUSY_TIMEOUT_MS }));
   }
 
   /** The source must exist; the target (and its folder) is created. */
@@ -75,17 +71,8 @@ export class LibsqlEndpoint implements Endpoint {
     return this.pool;
   }
 
-  private stmt(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.reader.prepare(sql) as unknown as Statement;
-      this.statements.set(sql, s);
-    }
-    return s;
-  }
-
   private value<T>(sql: string, params: Param[] = []): T | undefined {
-    const r = this.stmt(sql).get(...params) as Record<string, T> | undefined;
+    const r = this.reader.get<Record<string, T>>(sql, params);
     return r ? Object.values(r)[0] : undefined;
   }
 
@@ -93,7 +80,7 @@ export class LibsqlEndpoint implements Endpoint {
 
   async appliedMigrations(): Promise<AppliedMigration[]> {
     if (!this.value("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agentstore_schema_history'")) return [];
-    return this.stmt('SELECT version, name, checksum FROM agentstore_schema_history ORDER BY version').all() as AppliedMigration[];
+    return this.reader.all<AppliedMigration>('SELECT version, name, checksum FROM agentstore_schema_history ORDER BY version');
   }
 
   migrate(): Promise<void> {
@@ -134,7 +121,7 @@ export class LibsqlEndpoint implements Endpoint {
   async *stream(t: Table, sizer: BatchSizer): AsyncIterable<Row[]> {
     const order = streamOrder(t).map(libsqlName);
     // Not cached: a statement mid-iteration must not be handed to anyone else.
-    const it = (this.reader.prepare(`SELECT ${this.selectList(t)} FROM ${t.name} ORDER BY ${order.join(', ')}`) as unknown as Statement)
+    const it = (this.reader.driver.prepare(`SELECT ${this.selectList(t)} FROM ${t.name} ORDER BY ${order.join(', ')}`) as unknown as IteratedStatement)
       .raw(true)
       .iterate();
     let done = false;
@@ -165,9 +152,7 @@ export class LibsqlEndpoint implements Endpoint {
       keyCols.length === 1
         ? `${keyCols[0]} IN (SELECT value FROM json_each(?))`
         : `(${keyCols.join(', ')}) IN (SELECT ${keyCols.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?))`;
-    const found = this.stmt(`SELECT ${this.selectList(t)} FROM ${t.name} WHERE ${match}`)
-      .raw(true)
-      .all(keysJson(t, rows)) as unknown[][];
+    const found = this.reader.allArrays(`SELECT ${this.selectList(t)} FROM ${t.name} WHERE ${match}`, [keysJson(t, rows)]);
     return byKey(
       t,
       found.map((raw) => this.decodeRow(t, raw)),
@@ -221,8 +206,7 @@ export class LibsqlEndpoint implements Endpoint {
   }
 
   async close(): Promise<void> {
-    if (this.reader.inTransaction) this.reader.exec('ROLLBACK');
-    this.statements.clear();
+    if (this.reader.driver.inTransaction) this.reader.exec('ROLLBACK');
     this.reader.close();
     await this.pool?.close();
   }

@@ -27,6 +27,7 @@ import { isPrimaryFailure, primarySqliteCode, PrimaryUnreachable, type PrimaryLi
 export type Param = string | number | bigint | null | Buffer | Uint8Array;
 type Row = Record<string, unknown>;
 interface Statement {
+  raw(on?: boolean): Statement;
   all(...params: Param[]): unknown[];
   get(...params: Param[]): unknown;
   run(...params: Param[]): { changes: number; lastInsertRowid: number | bigint };
@@ -44,14 +45,18 @@ export interface LibsqlPoolOptions {
 /** One configured connection with its statement cache. */
 export class Conn {
   private readonly statements = new Map<string, Statement>();
+  /** Statements in raw mode (rows as arrays), cached apart: the mode belongs to the statement. */
+  private readonly rawStatements = new Map<string, Statement>();
 
   constructor(readonly driver: Driver) {}
 
-  private prepare(sql: string): Statement {
-    let s = this.statements.get(sql);
+  private prepare(sql: string, raw: boolean): Statement {
+    const cache = raw ? this.rawStatements : this.statements;
+    let s = cache.get(sql);
     if (!s) {
       s = this.driver.prepare(sql) as unknown as Statement;
-      this.statements.set(sql, s);
+      if (raw) s.raw(true);
+      cache.set(sql, s);
     }
     return s;
   }
@@ -61,18 +66,23 @@ export class Conn {
    * the cache: the driver does not reset it, and its next use would throw the
    * old error again.
    */
-  private use<R>(sql: string, step: (s: Statement) => R): R {
-    const s = this.prepare(sql);
+  private use<R>(sql: string, step: (s: Statement) => R, raw = false): R {
+    const s = this.prepare(sql, raw);
     try {
       return step(s);
     } catch (e) {
-      this.statements.delete(sql);
+      (raw ? this.rawStatements : this.statements).delete(sql);
       throw e;
     }
   }
 
   all<T = Row>(sql: string, params: Param[] = []): T[] {
     return this.use(sql, (s) => s.all(...params) as T[]);
+  }
+
+  /** Like all(), each row an array of its column values (no object per row). */
+  allArrays(sql: string, params: Param[] = []): unknown[][] {
+    return this.use(sql, (s) => s.all(...params) as unknown[][], true);
   }
 
   get<T = Row>(sql: string, params: Param[] = []): T | undefined {
@@ -90,6 +100,7 @@ export class Conn {
 
   close(): void {
     this.statements.clear();
+    this.rawStatements.clear();
     this.driver.close();
   }
 }
